@@ -1,0 +1,101 @@
+"""Make aiortc play new tracks on subscriber transceivers that LiveKit reuses.
+
+LiveKit recycles a subscriber transceiver (same mid) for a later track, with new
+SSRCs in the next offer.  aiortc starts a receiver once: it keeps routing by the
+first SSRCs, keeps the first track object and never emits a second ``track`` event,
+so the new track's packets are dropped.  After each remote offer we give such a
+transceiver a fresh receiver (new track, jitter buffer, decoder), which aiortc then
+starts like any other.  The test ``tests/test_aiortc_compat.py`` fails when an
+aiortc release changes the internals used here (or no longer needs this).
+
+Supported aiortc range: see pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
+
+log = logging.getLogger(__name__)
+
+_RECEIVER_SLOT = "_RTCRtpTransceiver__receiver"
+_RTCP_SSRC_SLOT = "_RTCRtpReceiver__rtcp_ssrc"
+
+
+def internals_available() -> bool:
+    """True when this aiortc still has the private attributes we rely on."""
+    probe_pc_attrs = hasattr(RTCRtpReceiver, "_set_rtcp_ssrc") and hasattr(
+        RTCRtpTransceiver, "_get_mline_index"
+    )
+    return probe_pc_attrs and "_track" in RTCRtpReceiver.__init__.__code__.co_names
+
+
+@dataclass(frozen=True)
+class ReboundTrack:
+    transceiver: RTCRtpTransceiver
+    track: MediaStreamTrack
+
+
+@dataclass
+class ReceiverRebinder:
+    """Remembers the remote SSRCs seen per mid on one subscriber PeerConnection."""
+
+    pc: RTCPeerConnection
+    _ssrcs_by_mid: dict[str, frozenset[int]] = field(default_factory=dict)
+    _stopping: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def after_remote_offer(self) -> list[ReboundTrack]:
+        """Call right after ``setRemoteDescription(offer)``, before any other await.
+
+        Returns the new tracks on reused transceivers; aiortc emits no event for them.
+        """
+        remote = self.pc.remoteDescription
+        if remote is None:
+            return []
+        description = sdp.SessionDescription.parse(remote.sdp)
+        rebound: list[ReboundTrack] = []
+        for transceiver in self.pc.getTransceivers():
+            mid = transceiver.mid
+            index = transceiver._get_mline_index()
+            if mid is None or index is None or index >= len(description.media):
+                continue
+            media = description.media[index]
+            ssrcs = frozenset(s.ssrc for s in media.ssrc)
+            if not ssrcs:
+                # Inactive (unsubscribed) section: keep what it carried last.
+                continue
+            previous = self._ssrcs_by_mid.get(mid)
+            self._ssrcs_by_mid[mid] = ssrcs
+            if previous is None or previous & ssrcs:
+                continue
+            if media.direction not in ("sendonly", "sendrecv"):
+                continue
+            track = self._replace_receiver(
+                transceiver, description.webrtc_track_id(media) or f"{mid}-{min(ssrcs)}"
+            )
+            rebound.append(ReboundTrack(transceiver, track))
+        return rebound
+
+    def _replace_receiver(self, transceiver: RTCRtpTransceiver, track_id: str) -> MediaStreamTrack:
+        old: RTCRtpReceiver = transceiver.receiver
+        fresh = RTCRtpReceiver(transceiver.kind, old.transport)
+        fresh._set_rtcp_ssrc(getattr(old, _RTCP_SSRC_SLOT))
+        fresh._track = RemoteStreamTrack(kind=transceiver.kind, id=track_id)
+        setattr(transceiver, _RECEIVER_SLOT, fresh)
+        log.debug("mid %s reused for track %s: fresh receiver", transceiver.mid, track_id)
+        task = asyncio.ensure_future(self._stop(old))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+        return fresh._track
+
+    @staticmethod
+    async def _stop(receiver: RTCRtpReceiver) -> None:
+        try:
+            await receiver.stop()
+        except Exception:
+            log.debug("stopping a replaced receiver failed", exc_info=True)

@@ -1,0 +1,344 @@
+"""The WebRTC engine of one LiveKit session: signaling plus two PeerConnections.
+
+The subscriber PeerConnection answers the server's offers and receives media and
+data; the publisher PeerConnection carries our tracks and outgoing data.  The
+engine reports upward through a listener (the room) and never reconnects by
+itself: one engine is one session, and the room makes a new one to rejoin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamTrack
+from google.protobuf.message import DecodeError
+from livekit.protocol import models, rtc
+
+from client.livekit import errors
+from client.livekit.aiortc_compat import ReceiverRebinder
+from client.livekit.pc_transport import PCTransport
+from client.livekit.signal_client import SignalClient, SignalOptions
+
+log = logging.getLogger(__name__)
+
+RELIABLE_LABEL = "_reliable"
+LOSSY_LABEL = "_lossy"
+MAX_DATA_PACKET_BYTES = 64000
+PUBLISH_TIMEOUT_S = 10.0
+DATA_CHANNEL_OPEN_TIMEOUT_S = 10.0
+
+
+class EngineListener(Protocol):
+    async def on_signal(self, response: rtc.SignalResponse) -> None: ...
+
+    def on_remote_track(self, track_sid: str, track: MediaStreamTrack) -> None: ...
+
+    def on_data_packet(self, packet: models.DataPacket) -> None: ...
+
+    def on_engine_failure(self, engine: Engine, reason: str) -> None: ...
+
+
+@dataclass
+class EngineOptions:
+    auto_subscribe: bool = True
+    #: None: use the ICE servers the server sends; a list replaces them.
+    ice_servers: list[RTCIceServer] | None = None
+    video_codec: str = "VP8"
+
+
+def ice_servers_from_join(join: rtc.JoinResponse) -> list[RTCIceServer]:
+    servers: list[RTCIceServer] = []
+    for server in join.ice_servers:
+        # aiortc speaks stun:, turn: and turns: only.
+        urls = [u for u in server.urls if u.split(":", 1)[0] in ("stun", "turn", "turns")]
+        if urls:
+            servers.append(
+                RTCIceServer(
+                    urls=urls,
+                    username=server.username or None,
+                    credential=server.credential or None,
+                )
+            )
+    return servers
+
+
+@dataclass
+class _PendingPublish:
+    future: asyncio.Future[models.TrackInfo] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Engine:
+    def __init__(self, listener: EngineListener, options: EngineOptions) -> None:
+        self._listener = listener
+        self._options = options
+        self._signal = SignalClient(self._on_signal, self._on_signal_closed)
+        self.publisher: PCTransport | None = None
+        self.subscriber: PCTransport | None = None
+        self._rebinder: ReceiverRebinder | None = None
+        self._reliable: RTCDataChannel | None = None
+        self._lossy: RTCDataChannel | None = None
+        self._mid_to_track: dict[str, str] = {}
+        self._pending_publishes: dict[str, _PendingPublish] = {}
+        self._sequence = 0
+        self._closing = False
+        self.failed = False
+        self.join_response: rtc.JoinResponse | None = None
+        self.participant_sid = ""
+
+    @property
+    def signal(self) -> SignalClient:
+        return self._signal
+
+    async def connect(self, url: str, token: str) -> rtc.JoinResponse:
+        join = await self._signal.join(
+            url, token, SignalOptions(auto_subscribe=self._options.auto_subscribe)
+        )
+        self.join_response = join
+        self.participant_sid = join.participant.sid
+        servers = (
+            self._options.ice_servers
+            if self._options.ice_servers is not None
+            else ice_servers_from_join(join)
+        )
+        configuration = RTCConfiguration(iceServers=servers)
+        self.subscriber = PCTransport("subscriber", configuration)
+        self.publisher = PCTransport("publisher", configuration)
+        self._rebinder = ReceiverRebinder(self.subscriber.pc)
+        self._watch(self.subscriber)
+        self._watch(self.publisher)
+        self.subscriber.pc.on("track", self._on_aiortc_track)
+        self.subscriber.pc.on("datachannel", self._on_remote_datachannel)
+        self.publisher.set_offer_sender(self._send_offer)
+        # Both channels must exist before the first publisher offer, and the
+        # server drops a transport whose data channels never open: negotiate now.
+        self._reliable = self.publisher.pc.createDataChannel(RELIABLE_LABEL, ordered=True)
+        self._lossy = self.publisher.pc.createDataChannel(
+            LOSSY_LABEL, ordered=False, maxRetransmits=0
+        )
+        await self.publisher.negotiate()
+        return join
+
+    def _watch(self, transport: PCTransport) -> None:
+        @transport.pc.on("connectionstatechange")
+        def _changed() -> None:
+            state = transport.pc.connectionState
+            log.debug("%s connection state: %s", transport.name, state)
+            if state == "failed" and not self._closing:
+                self._fail(f"{transport.name} transport failed")
+
+    def _fail(self, reason: str) -> None:
+        if self.failed or self._closing:
+            return
+        self.failed = True
+        self._listener.on_engine_failure(self, reason)
+
+    def _on_signal_closed(self, reason: str) -> None:
+        if not self._closing:
+            self._fail(reason)
+
+    # --- signaling -----------------------------------------------------------
+
+    async def _send_offer(self, offer: RTCSessionDescription, offer_id: int) -> None:
+        await self._signal.send(
+            rtc.SignalRequest(
+                offer=rtc.SessionDescription(type="offer", sdp=offer.sdp, id=offer_id)
+            )
+        )
+
+    async def _on_signal(self, response: rtc.SignalResponse) -> None:
+        kind = response.WhichOneof("message")
+        if kind == "offer":
+            await self._handle_subscriber_offer(response.offer)
+        elif kind == "answer":
+            if self.publisher is not None:
+                await self.publisher.handle_answer(response.answer.sdp, response.answer.id)
+        elif kind == "trickle":
+            await self._handle_trickle(response.trickle)
+        elif kind == "track_published":
+            pending = self._pending_publishes.pop(response.track_published.cid, None)
+            if pending is not None and not pending.future.done():
+                pending.future.set_result(response.track_published.track)
+        elif kind == "request_response":
+            self._handle_request_response(response.request_response)
+        else:
+            await self._listener.on_signal(response)
+
+    def _handle_request_response(self, resp: rtc.RequestResponse) -> None:
+        if resp.reason == rtc.RequestResponse.Reason.OK:
+            return
+        log.warning(
+            "server refused request %d: %s %s",
+            resp.request_id,
+            rtc.RequestResponse.Reason.Name(resp.reason),
+            resp.message,
+        )
+        if resp.WhichOneof("request") == "add_track":
+            pending = self._pending_publishes.pop(resp.add_track.cid, None)
+            if pending is not None and not pending.future.done():
+                pending.future.set_exception(
+                    errors.PublishError(resp.message or "the server refused the track")
+                )
+
+    async def _handle_trickle(self, trickle: rtc.TrickleRequest) -> None:
+        transport = (
+            self.subscriber if trickle.target == rtc.SignalTarget.SUBSCRIBER else self.publisher
+        )
+        if transport is not None:
+            await transport.add_candidate(trickle.candidateInit)
+
+    async def _handle_subscriber_offer(self, offer: rtc.SessionDescription) -> None:
+        assert self.subscriber is not None and self._rebinder is not None
+        self._mid_to_track.update(dict(offer.mid_to_track_id))
+        try:
+            await self.subscriber.apply_offer(offer.sdp)
+        except Exception as exc:
+            log.error("cannot apply the server's offer: %s", exc)
+            self._fail("subscriber negotiation failed")
+            return
+        for rebound in self._rebinder.after_remote_offer():
+            self._announce_track(rebound.transceiver, rebound.track)
+        answer = await self.subscriber.create_answer()
+        await self._signal.send(
+            rtc.SignalRequest(
+                answer=rtc.SessionDescription(type="answer", sdp=answer.sdp, id=offer.id)
+            )
+        )
+
+    def _on_aiortc_track(self, track: MediaStreamTrack) -> None:
+        assert self.subscriber is not None
+        for transceiver in self.subscriber.pc.getTransceivers():
+            if transceiver.receiver.track is track:
+                self._announce_track(transceiver, track)
+                return
+        self._listener.on_remote_track(str(track.id), track)
+
+    def _announce_track(self, transceiver: RTCRtpTransceiver, track: MediaStreamTrack) -> None:
+        # The msid track id is the LiveKit track SID; mid_to_track_id, when the
+        # server sends it, is authoritative.
+        sid = self._mid_to_track.get(transceiver.mid or "", "") or str(track.id)
+        self._listener.on_remote_track(sid, track)
+
+    # --- data ------------------------------------------------------------------
+
+    def _on_remote_datachannel(self, channel: RTCDataChannel) -> None:
+        @channel.on("message")
+        def _message(message: bytes | str) -> None:
+            if isinstance(message, str):
+                log.warning("ignoring a text message on data channel %s", channel.label)
+                return
+            packet = models.DataPacket()
+            try:
+                packet.ParseFromString(message)
+            except DecodeError:
+                log.warning("ignoring an undecodable data packet (%d bytes)", len(message))
+                return
+            self._listener.on_data_packet(packet)
+
+    async def send_data(self, packet: models.DataPacket, *, reliable: bool = True) -> None:
+        channel = self._reliable if reliable else self._lossy
+        if channel is None or self._closing:
+            raise errors.NotConnectedError("not connected")
+        if reliable:
+            self._sequence += 1
+            packet.sequence = self._sequence
+            packet.participant_sid = self.participant_sid
+        data = packet.SerializeToString()
+        if len(data) > MAX_DATA_PACKET_BYTES:
+            raise ValueError(f"data packet too large ({len(data)} > {MAX_DATA_PACKET_BYTES} bytes)")
+        if channel.readyState != "open":
+            await self._wait_open(channel)
+        channel.send(data)
+
+    async def _wait_open(self, channel: RTCDataChannel) -> None:
+        opened = asyncio.get_running_loop().create_future()
+
+        def _open() -> None:
+            if not opened.done():
+                opened.set_result(None)
+
+        channel.once("open", _open)
+        if channel.readyState == "open":
+            return
+        try:
+            await asyncio.wait_for(opened, DATA_CHANNEL_OPEN_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise errors.NotConnectedError("the data channel did not open") from exc
+
+    # --- publishing ----------------------------------------------------------
+
+    async def publish(
+        self, track: MediaStreamTrack, request: rtc.AddTrackRequest
+    ) -> tuple[models.TrackInfo, RTCRtpTransceiver]:
+        assert self.publisher is not None
+        pending = _PendingPublish()
+        self._pending_publishes[request.cid] = pending
+        if not await self._signal.send(rtc.SignalRequest(add_track=request)):
+            self._pending_publishes.pop(request.cid, None)
+            raise errors.NotConnectedError("not connected")
+        try:
+            info = await asyncio.wait_for(pending.future, PUBLISH_TIMEOUT_S)
+        except TimeoutError as exc:
+            self._pending_publishes.pop(request.cid, None)
+            raise errors.PublishError("the server did not accept the track in time") from exc
+        transceiver = self.publisher.pc.addTransceiver(track, direction="sendonly")
+        self._prefer_codec(transceiver)
+        offer_id = await self.publisher.negotiate()
+        await self.publisher.wait_answered(offer_id, PUBLISH_TIMEOUT_S)
+        return info, transceiver
+
+    def _prefer_codec(self, transceiver: RTCRtpTransceiver) -> None:
+        if transceiver.kind != "video":
+            return
+        capabilities = RTCRtpSender.getCapabilities("video")
+        wanted = self._options.video_codec.lower()
+        preferred = [c for c in capabilities.codecs if c.mimeType.lower() == f"video/{wanted}"] + [
+            c for c in capabilities.codecs if c.mimeType.lower() == "video/rtx"
+        ]
+        if preferred:
+            transceiver.setCodecPreferences(preferred)
+
+    async def unpublish(self, transceiver: RTCRtpTransceiver) -> None:
+        assert self.publisher is not None
+        # aiortc has no removeTrack: an inactive section is what the server sees
+        # when a browser removes a track, and it unpublishes on that.
+        transceiver.direction = "inactive"
+        offer_id = await self.publisher.negotiate()
+        with contextlib.suppress(TimeoutError):
+            await self.publisher.wait_answered(offer_id, PUBLISH_TIMEOUT_S)
+
+    async def send_request(self, request: rtc.SignalRequest) -> bool:
+        return await self._signal.send(request)
+
+    # --- teardown ------------------------------------------------------------
+
+    async def close(self, *, leave: bool) -> None:
+        """Close everything; send a LeaveRequest first when ``leave`` is set."""
+        self._closing = True
+        for pending in self._pending_publishes.values():
+            if not pending.future.done():
+                pending.future.cancel()
+        if leave:
+            await self._signal.send_leave()
+        await self._signal.close()
+        for transport in (self.publisher, self.subscriber):
+            if transport is not None:
+                await transport.close()
+
+
+def candidate_json(candidate: str, sdp_mid: str, index: int) -> str:
+    return json.dumps({"candidate": candidate, "sdpMid": sdp_mid, "sdpMLineIndex": index})

@@ -1,0 +1,72 @@
+"""Typed failures of the LiveKit core.
+
+Each error carries a stable ``code`` so that the UI can show a translated message;
+the English ``str()`` is what the headless command prints.  None of them contains
+the access token.
+"""
+
+from __future__ import annotations
+
+
+class ConnectError(Exception):
+    """Joining (or re-joining) a room failed for a reason the user can act on."""
+
+    code = "connect_failed"
+    #: True when trying again with the same token cannot help.
+    permanent = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidUrlError(ConnectError):
+    code = "invalid_url"
+    permanent = True
+
+
+class ServerUnreachableError(ConnectError):
+    code = "server_unreachable"
+
+
+class JoinTimeoutError(ConnectError):
+    code = "join_timeout"
+
+
+class TokenExpiredError(ConnectError):
+    code = "token_expired"
+    permanent = True
+
+
+class TokenInvalidError(ConnectError):
+    code = "token_invalid"
+    permanent = True
+
+
+class PermissionDeniedError(ConnectError):
+    code = "permission_denied"
+    permanent = True
+
+
+class RoomFullError(ConnectError):
+    code = "room_full"
+    permanent = True
+
+
+class DisconnectedError(ConnectError):
+    """The server ended our session (kicked out, room deleted, duplicate identity)."""
+
+    code = "disconnected"
+    permanent = True
+
+
+class PublishError(Exception):
+    """A track could not be published."""
+
+    code = "publish_failed"
+
+
+class NotConnectedError(Exception):
+    """A command needs a connected room."""
+
+    code = "not_connected"

@@ -1,0 +1,151 @@
+"""One RTCPeerConnection and the negotiation rules LiveKit expects of it.
+
+The publisher transport makes offers: never two in flight; a request made while
+one is pending is folded into one more offer once the answer is in.  The
+subscriber transport answers the server's offers.  Server ICE candidates may
+arrive before the description they belong to: they wait here until it is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceCandidate,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.sdp import candidate_from_sdp
+
+log = logging.getLogger(__name__)
+
+OfferSender = Callable[[RTCSessionDescription, int], Awaitable[None]]
+
+
+def parse_candidate_init(candidate_init: str) -> RTCIceCandidate | None:
+    """Turn LiveKit's JSON ``candidateInit`` into an aiortc candidate (None = end)."""
+    data = json.loads(candidate_init)
+    line = str(data.get("candidate") or "")
+    if not line:
+        return None
+    if line.startswith("candidate:"):
+        line = line[len("candidate:") :]
+    candidate = candidate_from_sdp(line)
+    candidate.sdpMid = data.get("sdpMid")
+    index = data.get("sdpMLineIndex")
+    candidate.sdpMLineIndex = int(index) if index is not None else None
+    return candidate
+
+
+class PCTransport:
+    def __init__(self, name: str, configuration: RTCConfiguration) -> None:
+        self.name = name
+        self.pc = RTCPeerConnection(configuration)
+        self._pending_candidates: list[RTCIceCandidate] = []
+        self._offer_lock = asyncio.Lock()
+        self._offer_in_flight = False
+        self._renegotiate = False
+        self._offer_id = 0
+        self._answered_id = 0
+        self._answered = asyncio.Condition()
+        self._send_offer: OfferSender | None = None
+        self.closed = False
+
+    # --- publisher side -------------------------------------------------------
+
+    def set_offer_sender(self, sender: OfferSender) -> None:
+        self._send_offer = sender
+
+    async def negotiate(self) -> int:
+        """Start (or queue) an offer; returns the offer id that will cover this request."""
+        async with self._offer_lock:
+            if self._offer_in_flight:
+                self._renegotiate = True
+                return self._offer_id + 1
+            await self._make_offer()
+            return self._offer_id
+
+    async def _make_offer(self) -> None:
+        assert self._send_offer is not None
+        self._offer_in_flight = True
+        self._offer_id += 1
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        local = self.pc.localDescription
+        await self._send_offer(local, self._offer_id)
+
+    async def wait_answered(self, offer_id: int, timeout: float) -> None:
+        """Wait until the answer to ``offer_id`` (or a later one) has been applied."""
+        async with self._answered:
+            await asyncio.wait_for(
+                self._answered.wait_for(lambda: self._answered_id >= offer_id or self.closed),
+                timeout,
+            )
+
+    async def handle_answer(self, sdp: str, answer_id: int) -> None:
+        if self.closed:
+            return
+        if self.pc.signalingState != "have-local-offer":
+            log.warning("%s: ignoring an answer in state %s", self.name, self.pc.signalingState)
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        await self._flush_candidates()
+        async with self._offer_lock:
+            self._offer_in_flight = False
+            done = self._offer_id
+            if self._renegotiate:
+                self._renegotiate = False
+                await self._make_offer()
+        async with self._answered:
+            self._answered_id = max(self._answered_id, done)
+            self._answered.notify_all()
+
+    # --- subscriber side ------------------------------------------------------
+
+    async def apply_offer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+
+    async def create_answer(self) -> RTCSessionDescription:
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        await self._flush_candidates()
+        return self.pc.localDescription
+
+    # --- both -----------------------------------------------------------------
+
+    async def add_candidate(self, candidate_init: str) -> None:
+        try:
+            candidate = parse_candidate_init(candidate_init)
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            log.warning("%s: ignoring a malformed ICE candidate: %s", self.name, exc)
+            return
+        if candidate is None:
+            return
+        if self.pc.remoteDescription is None:
+            self._pending_candidates.append(candidate)
+            return
+        await self._add(candidate)
+
+    async def _flush_candidates(self) -> None:
+        pending, self._pending_candidates = self._pending_candidates, []
+        for candidate in pending:
+            await self._add(candidate)
+
+    async def _add(self, candidate: RTCIceCandidate) -> None:
+        try:
+            await self.pc.addIceCandidate(candidate)
+        except Exception as exc:  # aiortc raises plain ValueError/KeyError here
+            log.debug("%s: candidate not applied: %s", self.name, exc)
+
+    async def close(self) -> None:
+        self.closed = True
+        async with self._answered:
+            self._answered.notify_all()
+        try:
+            await asyncio.wait_for(self.pc.close(), 5)
+        except Exception:
+            log.debug("%s: close failed", self.name, exc_info=True)

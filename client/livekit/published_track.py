@@ -1,0 +1,36 @@
+"""The track we hand to aiortc for one publication: mutable, detachable.
+
+aiortc can neither remove a sender's track nor swap in ``None`` safely, so each
+publication sends through this proxy.  Muted, it keeps draining the source (so a
+capture device never backs up) but gives the encoder nothing; detached, it ends,
+which stops aiortc's sender loop cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+
+class PublishedTrack(MediaStreamTrack):
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+        self.muted = False
+        self._detached = asyncio.Event()
+
+    async def recv(self) -> av.VideoFrame | av.AudioFrame:
+        while True:
+            if self._detached.is_set() or self.readyState != "live":
+                raise MediaStreamError
+            frame = await self.source.recv()
+            if not self.muted:
+                return frame
+
+    def detach(self) -> None:
+        """End this publication's stream; the source itself is left running."""
+        self._detached.set()
+        self.stop()

@@ -1,0 +1,361 @@
+"""LiveKit signaling: one WebSocket carrying protobuf SignalRequest/SignalResponse.
+
+This layer knows nothing of WebRTC.  It joins, keeps the connection alive with
+pings, hands every server message, in order, to one async handler, and reports
+why the connection ended.  Frames that do not parse are logged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import platform
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import aiohttp
+from google.protobuf.message import DecodeError
+from livekit.protocol import models, rtc
+
+import client
+from client.livekit import errors
+
+log = logging.getLogger(__name__)
+
+#: LiveKit signaling protocol version spoken by this client (two-PeerConnection mode).
+PROTOCOL_VERSION = 16
+CONNECT_TIMEOUT_S = 9.0
+DEFAULT_PING_INTERVAL_S = 5.0
+DEFAULT_PING_TIMEOUT_S = 15.0
+
+MessageHandler = Callable[[rtc.SignalResponse], Awaitable[None]]
+CloseHandler = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SignalOptions:
+    auto_subscribe: bool = True
+    adaptive_stream: bool = False
+    #: Set when rejoining after a failure, so the server treats us as a reconnect.
+    reconnect: bool = False
+    participant_sid: str = ""
+
+
+def websocket_base(url: str) -> str:
+    """Normalise a user-given server URL to ws(s)://host[:port][/path] or raise."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise errors.InvalidUrlError(f"invalid server address: {text!r}") from exc
+    scheme = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}.get(parts.scheme.lower())
+    if scheme is None or not parts.hostname:
+        raise errors.InvalidUrlError(
+            f"invalid server address {text!r}: expected ws://, wss://, http:// or https://"
+        )
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise errors.InvalidUrlError(f"invalid port in server address {text!r}") from exc
+    path = parts.path.rstrip("/")
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def http_base(ws_base: str) -> str:
+    return "http" + ws_base[2:]
+
+
+def _client_query(token: str, options: SignalOptions) -> str:
+    query = {
+        "access_token": token,
+        "auto_subscribe": "1" if options.auto_subscribe else "0",
+        "sdk": "python",
+        "version": client.__version__,
+        "protocol": str(PROTOCOL_VERSION),
+        "client_protocol": "0",
+        "adaptive_stream": "1" if options.adaptive_stream else "0",
+        "os": platform.system().lower(),
+        "os_version": platform.release(),
+    }
+    if options.reconnect:
+        query["reconnect"] = "1"
+        if options.participant_sid:
+            query["sid"] = options.participant_sid
+    return urlencode(query)
+
+
+def _classify_refusal(status: int, message: str) -> errors.ConnectError:
+    lowered = message.lower()
+    if "expired" in lowered:
+        return errors.TokenExpiredError("the access token has expired")
+    if status == 403 or "permission" in lowered or "not allowed" in lowered:
+        detail = f": {message}" if message else ""
+        return errors.PermissionDeniedError(f"not allowed to join this room{detail}")
+    if status == 401 or "token" in lowered or "signature" in lowered:
+        detail = f": {message}" if message else ""
+        return errors.TokenInvalidError(f"the access token was refused{detail}")
+    if "full" in lowered or "limit" in lowered:
+        return errors.RoomFullError("the room is full")
+    if status == 404:
+        return errors.InvalidUrlError("no LiveKit server at this address (HTTP 404)")
+    return errors.ServerUnreachableError(f"the server refused the connection (HTTP {status})")
+
+
+class SignalClient:
+    """One signaling session.  Create a new one for every (re)join."""
+
+    def __init__(self, on_message: MessageHandler, on_close: CloseHandler) -> None:
+        self._on_message = on_message
+        self._on_close = on_close
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._queue: asyncio.Queue[rtc.SignalResponse | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._last_pong = 0.0
+        self.ping_interval_s = DEFAULT_PING_INTERVAL_S
+        self.ping_timeout_s = DEFAULT_PING_TIMEOUT_S
+        self.rtt_ms = 0
+        self.garbage_frames = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and not self._ws.closed and not self._closed
+
+    async def join(
+        self, url: str, token: str, options: SignalOptions | None = None
+    ) -> rtc.JoinResponse:
+        """Open the socket and wait for the JoinResponse; raises a ConnectError."""
+        options = options or SignalOptions()
+        base = websocket_base(url)
+        full_url = f"{base}/rtc?{_client_query(token, options)}"
+        self._session = aiohttp.ClientSession()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                join = await self._open_and_join(full_url, base, token)
+        except TimeoutError as exc:
+            await self._dispose()
+            raise errors.JoinTimeoutError(
+                f"no answer from the server at {base} within {CONNECT_TIMEOUT_S:.0f} s"
+            ) from exc
+        except BaseException:
+            await self._dispose()
+            raise
+        if join.ping_interval > 0:
+            self.ping_interval_s = float(join.ping_interval)
+        if join.ping_timeout > 0:
+            self.ping_timeout_s = float(join.ping_timeout)
+        self._last_pong = time.monotonic()
+        self._tasks = [
+            asyncio.create_task(self._read_loop(), name="signal-read"),
+            asyncio.create_task(self._dispatch_loop(), name="signal-dispatch"),
+            asyncio.create_task(self._ping_loop(), name="signal-ping"),
+        ]
+        return join
+
+    async def _open_and_join(self, full_url: str, base: str, token: str) -> rtc.JoinResponse:
+        assert self._session is not None
+        try:
+            self._ws = await self._session.ws_connect(
+                full_url, autoping=True, heartbeat=None, max_msg_size=0
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            message = await self._validate(base, token)
+            raise _classify_refusal(exc.status, message) from None
+        except aiohttp.InvalidURL as exc:
+            raise errors.InvalidUrlError(f"invalid server address {base!r}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise errors.ServerUnreachableError(
+                f"cannot reach the server at {base}: {type(exc).__name__}"
+            ) from None
+        while True:
+            msg = await self._ws.receive()
+            if msg.type != aiohttp.WSMsgType.BINARY:
+                if msg.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.ERROR,
+                ):
+                    raise errors.ServerUnreachableError(
+                        "the server closed the connection before the room was joined"
+                    )
+                continue
+            response = self._parse(msg.data)
+            if response is None:
+                continue
+            kind = response.WhichOneof("message")
+            if kind == "join":
+                return response.join
+            if kind == "leave":
+                raise _leave_error(response.leave)
+            # Anything before the join response is unexpected; keep it for later.
+            self._queue.put_nowait(response)
+
+    async def _validate(self, base: str, token: str) -> str:
+        """Ask the server why it refused the socket (LiveKit's /rtc/validate)."""
+        assert self._session is not None
+        try:
+            async with self._session.get(
+                f"{http_base(base)}/rtc/validate",
+                params={"access_token": token},
+                timeout=aiohttp.ClientTimeout(total=3),
+            ) as resp:
+                return (await resp.text()).strip()[:300]
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return ""
+
+    def _parse(self, data: bytes) -> rtc.SignalResponse | None:
+        response = rtc.SignalResponse()
+        try:
+            response.ParseFromString(data)
+        except DecodeError:
+            self.garbage_frames += 1
+            log.warning("ignoring an undecodable signaling frame (%d bytes)", len(data))
+            return None
+        if response.WhichOneof("message") is None:
+            self.garbage_frames += 1
+            log.warning("ignoring a signaling frame with no known message")
+            return None
+        return response
+
+    async def _read_loop(self) -> None:
+        assert self._ws is not None
+        reason = "signal connection closed"
+        try:
+            async for msg in self._ws:
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    response = self._parse(msg.data)
+                    if response is None:
+                        continue
+                    kind = response.WhichOneof("message")
+                    if kind in ("pong", "pong_resp"):
+                        self._handle_pong(response)
+                        continue
+                    self._queue.put_nowait(response)
+                elif msg.type == aiohttp.WSMsgType.TEXT:
+                    self.garbage_frames += 1
+                    log.warning("ignoring a text frame on the signaling socket")
+                elif msg.type == aiohttp.WSMsgType.ERROR:
+                    reason = "signal connection error"
+                    break
+        except (aiohttp.ClientError, OSError, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            reason = f"signal connection lost: {type(exc).__name__}"
+        self._queue.put_nowait(None)
+        self._finish(reason)
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            response = await self._queue.get()
+            if response is None:
+                return
+            try:
+                await self._on_message(response)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "failed to handle signaling message %s", response.WhichOneof("message")
+                )
+
+    def _handle_pong(self, response: rtc.SignalResponse) -> None:
+        self._last_pong = time.monotonic()
+        if response.WhichOneof("message") == "pong_resp":
+            sent = response.pong_resp.last_ping_timestamp
+            if sent:
+                self.rtt_ms = max(0, int(time.time() * 1000) - sent)
+
+    async def _ping_loop(self) -> None:
+        while self.connected:
+            now_ms = int(time.time() * 1000)
+            await self.send(rtc.SignalRequest(ping=now_ms))
+            await self.send(rtc.SignalRequest(ping_req=rtc.Ping(timestamp=now_ms, rtt=self.rtt_ms)))
+            await asyncio.sleep(self.ping_interval_s)
+            if time.monotonic() - self._last_pong > self.ping_timeout_s:
+                log.warning(
+                    "no pong for %.0f s: the signal connection is dead", self.ping_timeout_s
+                )
+                self._finish("ping timeout")
+                await self._close_socket()
+                return
+
+    async def send(self, request: rtc.SignalRequest) -> bool:
+        """Send one request; False when the socket is already gone."""
+        ws = self._ws
+        if ws is None or ws.closed or self._closed:
+            return False
+        try:
+            await ws.send_bytes(request.SerializeToString())
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            log.info("signal send failed: %s", type(exc).__name__)
+            return False
+        return True
+
+    async def send_leave(self) -> None:
+        await self.send(
+            rtc.SignalRequest(
+                leave=rtc.LeaveRequest(
+                    can_reconnect=False,
+                    reason=models.DisconnectReason.CLIENT_INITIATED,
+                    action=rtc.LeaveRequest.Action.DISCONNECT,
+                )
+            )
+        )
+
+    def _finish(self, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._on_close(reason)
+        except Exception:
+            log.exception("signal close handler failed")
+
+    async def _close_socket(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(code=1000), 2)
+
+    async def _dispose(self) -> None:
+        await self._close_socket()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def close(self) -> None:
+        """Close without reporting it (the caller decided to)."""
+        self._closed = True
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        for task in self._tasks:
+            if task is not current:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self._dispose()
+
+
+def _leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
+    reason = models.DisconnectReason.Name(leave.reason)
+    if leave.reason == models.DisconnectReason.DUPLICATE_IDENTITY:
+        return errors.DisconnectedError("someone else joined with the same identity")
+    if leave.reason in (
+        models.DisconnectReason.ROOM_DELETED,
+        models.DisconnectReason.ROOM_CLOSED,
+    ):
+        return errors.DisconnectedError("the room has been closed")
+    if leave.reason == models.DisconnectReason.PARTICIPANT_REMOVED:
+        return errors.DisconnectedError("you were removed from the room")
+    if leave.can_reconnect:
+        return errors.ServerUnreachableError(f"the server asked to reconnect ({reason})")
+    return errors.DisconnectedError(f"the server refused the join ({reason})")
+
+
+def leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
+    return _leave_error(leave)

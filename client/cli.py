@@ -1,0 +1,171 @@
+"""Command line entry point: ``visio-desktop``.
+
+``visio-desktop join --url ... --token ... --headless`` joins a room and prints one
+line per event.  With no arguments it runs the local demo meeting and joins it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from client.captions import CaptionUpdated, Captions
+from client.chat import Chat, ChatMessageReceived
+from client.livekit import errors
+from client.livekit import events as ev
+from client.livekit.participant import TrackSource
+from client.livekit.room import Room, RoomOptions
+
+log = logging.getLogger("client")
+
+
+def describe(event: ev.Event) -> str | None:
+    """One human-readable line for an event, or None for events not worth a line."""
+    match event:
+        case ev.Connected(room_name=name, local_identity=identity):
+            return f"joined room {name!r} as {identity}"
+        case ev.Reconnecting(reason=reason, attempt=attempt):
+            return f"reconnecting (attempt {attempt}): {reason}"
+        case ev.Reconnected():
+            return "reconnected"
+        case ev.Disconnected(reason=reason):
+            return f"disconnected: {reason}"
+        case ev.ParticipantConnected(participant=p):
+            return f"participant joined: {p.display_name} ({p.identity})"
+        case ev.ParticipantDisconnected(participant=p):
+            return f"participant left: {p.display_name} ({p.identity})"
+        case ev.TrackSubscribed(participant=p, publication=pub):
+            return f"track subscribed: {p.display_name} {pub.source.value} {pub.kind} {pub.sid}"
+        case ev.TrackUnsubscribed(participant=p, publication=pub):
+            return f"track unsubscribed: {p.display_name} {pub.source.value} {pub.sid}"
+        case ev.TrackMuted(participant=p, sid=sid):
+            return f"muted: {p.display_name} {sid}"
+        case ev.TrackUnmuted(participant=p, sid=sid):
+            return f"unmuted: {p.display_name} {sid}"
+        case ev.LocalTrackPublished(publication=pub):
+            return f"published: {pub.source.value} {pub.kind} {pub.sid}"
+        case ev.ActiveSpeakersChanged(speakers=speakers):
+            names = ", ".join(p.display_name for p in speakers) or "nobody"
+            return f"speaking: {names}"
+        case ChatMessageReceived(message=m):
+            return f"chat: {m.sender_name}: {m.text}"
+        case CaptionUpdated(segment=s):
+            mark = "final" if s.final else "interim"
+            return f"caption [{mark}] {s.participant_name}: {s.text}"
+    return None
+
+
+async def run_headless(
+    url: str,
+    token: str,
+    *,
+    publish_test_pattern: bool,
+    ice_servers_from_server: bool = True,
+    out: Callable[[str], None] = print,
+) -> int:
+    room = Room(RoomOptions(ice_servers=None if ice_servers_from_server else []))
+    done = asyncio.Event()
+
+    def show(event: ev.Event) -> None:
+        line = describe(event)
+        if line is not None:
+            out(line)
+        if isinstance(event, ev.Disconnected):
+            done.set()
+
+    room.events.on_any(show)
+    chat = Chat(room)
+    captions = Captions(room)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, done.set)
+    try:
+        await room.connect(url, token)
+    except errors.ConnectError as exc:
+        out(f"error: {exc}")
+        return 2
+    try:
+        if publish_test_pattern:
+            from client.media.test_sources import TestPatternTrack, ToneTrack
+
+            await room.publish_track(TestPatternTrack(), TrackSource.CAMERA, width=640, height=360)
+            await room.publish_track(ToneTrack(440.0), TrackSource.MICROPHONE)
+        await done.wait()
+    finally:
+        chat.close()
+        captions.close()
+        if room.state != ev.ConnectionState.DISCONNECTED:
+            await room.disconnect()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    error = next((e for e in [getattr(room, "last_error", None)] if e), None)
+    return 1 if error else 0
+
+
+async def run_demo(seconds: float | None) -> int:
+    from client.sandbox.demo import demo_meeting
+
+    print("starting the local demo meeting (livekit-server in a private network namespace)…")
+    async with demo_meeting() as meeting:
+        token = meeting.token("visio-desktop", "Visio Desktop")
+        task = asyncio.create_task(
+            run_headless(meeting.url, token, publish_test_pattern=False, ice_servers_from_server=False)
+        )
+        if seconds is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), seconds)
+            if not task.done():
+                signal.raise_signal(signal.SIGTERM)
+        return await task
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="visio-desktop", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command")
+    join = sub.add_parser("join", help="join a LiveKit room")
+    join.add_argument("--url", required=True, help="server address (ws://, wss://, https://)")
+    join.add_argument("--token", required=True, help="LiveKit access token")
+    join.add_argument("--headless", action="store_true", help="no window: print events")
+    join.add_argument(
+        "--publish-test-pattern",
+        action="store_true",
+        help="publish a moving test pattern and a 440 Hz tone",
+    )
+    demo = sub.add_parser("demo", help="run the local demo meeting and join it")
+    demo.add_argument("--seconds", type=float, default=None, help="leave after this long")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aioice/aiortc are chatty at INFO and above about expected network noise.
+    logging.getLogger("aioice").setLevel(logging.ERROR)
+    if args.command != "join":
+        # Before asyncio starts any thread: the namespace applies to threads born later.
+        from client.sandbox.netns import enter_test_netns
+
+        enter_test_netns()
+    try:
+        if args.command == "join":
+            return asyncio.run(
+                run_headless(args.url, args.token, publish_test_pattern=args.publish_test_pattern)
+            )
+        return asyncio.run(run_demo(getattr(args, "seconds", None)))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""A test peer built on the official LiveKit SDK (Rust core), which no one here wrote.
+
+It publishes stamped VP8 video and a tone, and records what it receives from us:
+decoded frame stamps per track, audio samples, chat and text streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from livekit import rtc
+
+from client.media import frame_stamp
+from client.media.audio_analysis import dominant_frequency
+
+WIDTH, HEIGHT, FPS = 640, 360, 30
+SAMPLE_RATE = 48000
+
+
+@dataclass
+class ReceivedVideo:
+    stamps: list[tuple[float, frame_stamp.FrameStamp]] = field(default_factory=list)
+    frames: int = 0
+
+
+class SdkPeer:
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+        self.room = rtc.Room()
+        self.video: dict[str, ReceivedVideo] = {}
+        self.audio: dict[str, list[np.ndarray]] = {}
+        self.text_streams: dict[str, list[tuple[str, str]]] = {}
+        self.data: list[tuple[str, bytes]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._publishers: dict[str, asyncio.Task[None]] = {}
+        self.room.on("track_subscribed", self._on_track)
+        self.room.on("data_received", self._on_data)
+
+    async def connect(self) -> None:
+        await self.room.connect(self.url, self.token, rtc.RoomOptions(auto_subscribe=True))
+
+    @property
+    def identity(self) -> str:
+        return str(self.room.local_participant.identity)
+
+    def watch_text(self, topic: str) -> None:
+        self.text_streams[topic] = []
+
+        def handler(reader: rtc.TextStreamReader, identity: str) -> None:
+            async def read() -> None:
+                text = await reader.read_all()
+                self.text_streams[topic].append((identity, text))
+
+            self._tasks.append(asyncio.ensure_future(read()))
+
+        self.room.register_text_stream_handler(topic, handler)
+
+    def _on_data(self, packet: rtc.DataPacket) -> None:
+        self.data.append((packet.topic or "", bytes(packet.data)))
+
+    def _on_track(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if track.kind == rtc.TrackKind.KIND_VIDEO:
+            self._tasks.append(asyncio.ensure_future(self._read_video(track, publication.sid)))
+        elif track.kind == rtc.TrackKind.KIND_AUDIO:
+            self._tasks.append(asyncio.ensure_future(self._read_audio(track, publication.sid)))
+
+    async def _read_video(self, track: rtc.Track, sid: str) -> None:
+        record = self.video.setdefault(sid, ReceivedVideo())
+        stream = rtc.VideoStream(track, format=rtc.VideoBufferType.I420)
+        async for event in stream:
+            record.frames += 1
+            frame = event.frame
+            luma = frame_stamp.luma_of_i420(frame.data, frame.width, frame.height)
+            stamp = frame_stamp.read(luma)
+            if stamp is not None:
+                record.stamps.append((time.time(), stamp))
+
+    async def _read_audio(self, track: rtc.Track, sid: str) -> None:
+        chunks = self.audio.setdefault(sid, [])
+        stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+        async for event in stream:
+            chunks.append(np.frombuffer(event.frame.data, dtype=np.int16).copy())
+            if len(chunks) > 500:
+                del chunks[: len(chunks) - 500]
+
+    def audio_frequency(self, sid: str, seconds: float = 1.0) -> float:
+        chunks = self.audio.get(sid, [])
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        samples = samples[-int(SAMPLE_RATE * seconds) :]
+        if len(samples) < SAMPLE_RATE // 4:
+            return 0.0
+        return dominant_frequency(samples, SAMPLE_RATE)
+
+    # --- publishing -------------------------------------------------------------
+
+    async def publish_video(self, name: str = "camera") -> rtc.LocalTrackPublication:
+        source = rtc.VideoSource(WIDTH, HEIGHT)
+        track = rtc.LocalVideoTrack.create_video_track(name, source)
+        publication = await self.room.local_participant.publish_track(
+            track,
+            rtc.TrackPublishOptions(
+                source=rtc.TrackSource.SOURCE_CAMERA,
+                video_codec=rtc.VideoCodec.VP8,
+                simulcast=False,
+            ),
+        )
+        self._publishers[publication.sid] = asyncio.ensure_future(self._feed_video(source))
+        return publication
+
+    async def _feed_video(self, source: rtc.VideoSource) -> None:
+        counter = 0
+        base = np.zeros((HEIGHT * 3 // 2, WIDTH), np.uint8)
+        base[HEIGHT:] = 128
+        start = time.monotonic()
+        while True:
+            buffer = base.copy()
+            # A moving bar so the encoder sees motion, and the stamp on top.
+            x = (counter * 8) % WIDTH
+            buffer[60:HEIGHT, x : x + 40] = 200
+            frame_stamp.draw(buffer[:HEIGHT], frame_stamp.FrameStamp(counter, int(time.time() * 1000)))
+            source.capture_frame(
+                rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.I420, buffer.tobytes())
+            )
+            counter += 1
+            delay = start + counter / FPS - time.monotonic()
+            await asyncio.sleep(max(0.0, delay))
+
+    async def publish_tone(self, frequency: float) -> rtc.LocalTrackPublication:
+        source = rtc.AudioSource(SAMPLE_RATE, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        publication = await self.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
+        self._publishers[publication.sid] = asyncio.ensure_future(
+            self._feed_tone(source, frequency)
+        )
+        return publication
+
+    async def _feed_tone(self, source: rtc.AudioSource, frequency: float) -> None:
+        samples_per_frame = SAMPLE_RATE // 100
+        phase = 0
+        while True:
+            t = (np.arange(samples_per_frame) + phase) / SAMPLE_RATE
+            pcm = (0.3 * 32767 * np.sin(2 * math.pi * frequency * t)).astype(np.int16)
+            phase += samples_per_frame
+            await source.capture_frame(
+                rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, samples_per_frame)
+            )
+
+    async def unpublish(self, sid: str) -> None:
+        task = self._publishers.pop(sid, None)
+        if task is not None:
+            task.cancel()
+        await self.room.local_participant.unpublish_track(sid)
+
+    async def close(self) -> None:
+        for task in [*self._tasks, *self._publishers.values()]:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.room.disconnect(), 5)
+
+
+def video_fps(record: ReceivedVideo, seconds: float) -> tuple[float, bool]:
+    """Distinct stamped frames per second over the last ``seconds``, and whether
+    their counters only ever increased."""
+    if not record.stamps:
+        return 0.0, False
+    end = record.stamps[-1][0]
+    recent = [s for t, s in record.stamps if t >= end - seconds]
+    counters = [s.counter for s in recent]
+    increasing = all(b > a for a, b in zip(counters, counters[1:], strict=False))
+    return len(set(counters)) / seconds, increasing

@@ -21,6 +21,9 @@ CHAT_TOPIC = "lk.chat"
 LEGACY_CHAT_TOPIC = "lk-chat-topic"
 MAX_MESSAGES = 1000
 MAX_REMEMBERED_IDS = 5000
+#: Larger single packets are not delivered reliably through LiveKit; clients that
+#: read only the legacy form never got long messages from web clients either.
+MAX_LEGACY_BYTES = 15000
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,9 @@ class Chat:
         local = self._room.local_participant
         await self._room.send_text(text, topic=CHAT_TOPIC, stream_id=message_id)
         legacy = {"id": message_id, "timestamp": now, "message": text, "ignoreLegacy": True}
-        await self._room.publish_data(
-            json.dumps(legacy, ensure_ascii=False).encode("utf-8"), topic=LEGACY_CHAT_TOPIC
-        )
+        payload = json.dumps(legacy, ensure_ascii=False).encode("utf-8")
+        if len(payload) <= MAX_LEGACY_BYTES:
+            await self._room.publish_data(payload, topic=LEGACY_CHAT_TOPIC)
         message = ChatMessage(
             message_id, now, text, local.identity, local.display_name, local=True
         )

@@ -1,4 +1,13 @@
-"""Make aiortc play new tracks on subscriber transceivers that LiveKit reuses.
+"""Work around two aiortc behaviours that break LiveKit sessions.
+
+1. Late media start.  aiortc starts a transceiver's sender or receiver from a task
+   that runs after each remote description, and only if DTLS is already up.  When
+   a renegotiation lands while the first handshake is still going, that task skips
+   the new transceiver and nothing starts it later, so a track published (or
+   subscribed) in the first moments of a call never flows.  We run that step once
+   more when the connection reaches "connected"; it is idempotent.
+
+2. Reused transceivers.
 
 LiveKit recycles a subscriber transceiver (same mid) for a later track, with new
 SSRCs in the next offer.  aiortc starts a receiver once: it keeps routing by the
@@ -24,6 +33,7 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 log = logging.getLogger(__name__)
 
 _RECEIVER_SLOT = "_RTCRtpTransceiver__receiver"
+_CONNECT_METHOD = "_RTCPeerConnection__connect"
 _RTCP_SSRC_SLOT = "_RTCRtpReceiver__rtcp_ssrc"
 
 
@@ -32,7 +42,24 @@ def internals_available() -> bool:
     probe_pc_attrs = hasattr(RTCRtpReceiver, "_set_rtcp_ssrc") and hasattr(
         RTCRtpTransceiver, "_get_mline_index"
     )
-    return probe_pc_attrs and "_track" in RTCRtpReceiver.__init__.__code__.co_names
+    return (
+        probe_pc_attrs
+        and hasattr(RTCPeerConnection, _CONNECT_METHOD)
+        and "_track" in RTCRtpReceiver.__init__.__code__.co_names
+    )
+
+
+def start_media_when_connected(pc: RTCPeerConnection) -> None:
+    """Re-run aiortc's media start step each time ``pc`` becomes connected."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    @pc.on("connectionstatechange")
+    def _changed() -> None:
+        if pc.connectionState != "connected":
+            return
+        task = asyncio.ensure_future(getattr(pc, _CONNECT_METHOD)())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
@@ -28,7 +29,7 @@ from google.protobuf.message import DecodeError
 from livekit.protocol import models, rtc
 
 from client.livekit import errors
-from client.livekit.aiortc_compat import ReceiverRebinder
+from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.pc_transport import PCTransport
 from client.livekit.signal_client import SignalClient, SignalOptions
 
@@ -115,12 +116,19 @@ class Engine:
             if self._options.ice_servers is not None
             else ice_servers_from_join(join)
         )
-        configuration = RTCConfiguration(iceServers=servers)
+        # LiveKit bundles every section on one transport.  aiortc's default
+        # ("balanced") can attach a late transceiver to a discarded transport,
+        # whose receiver then never starts.
+        configuration = RTCConfiguration(
+            iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
         self.subscriber = PCTransport("subscriber", configuration)
         self.publisher = PCTransport("publisher", configuration)
         self._rebinder = ReceiverRebinder(self.subscriber.pc)
         self._watch(self.subscriber)
         self._watch(self.publisher)
+        start_media_when_connected(self.subscriber.pc)
+        start_media_when_connected(self.publisher.pc)
         self.subscriber.pc.on("track", self._on_aiortc_track)
         self.subscriber.pc.on("datachannel", self._on_remote_datachannel)
         self.publisher.set_offer_sender(self._send_offer)

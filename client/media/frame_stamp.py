@@ -55,11 +55,7 @@ def _checksum(counter: int, capture_time_ms: int) -> int:
 def _bits(stamp: FrameStamp) -> npt.NDArray[np.bool_]:
     counter = stamp.counter & ((1 << COUNTER_BITS) - 1)
     when = stamp.capture_time_ms & ((1 << TIME_BITS) - 1)
-    value = (
-        (counter << (TIME_BITS + CHECK_BITS))
-        | (when << CHECK_BITS)
-        | _checksum(counter, when)
-    )
+    value = (counter << (TIME_BITS + CHECK_BITS)) | (when << CHECK_BITS) | _checksum(counter, when)
     return np.array(
         [(value >> (PAYLOAD_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS)],
         dtype=np.bool_,
@@ -107,6 +103,4 @@ def luma_of_i420(
     data: bytes | bytearray | memoryview, width: int, height: int
 ) -> npt.NDArray[np.uint8]:
     """View the luma plane of a tightly packed I420 buffer."""
-    return np.frombuffer(data, dtype=np.uint8, count=width * height).reshape(
-        height, width
-    )
+    return np.frombuffer(data, dtype=np.uint8, count=width * height).reshape(height, width)

@@ -1,0 +1,1 @@
+"""Benchmark helpers: reference costs the client's own CPU use is compared against."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: the test network namespace, a real livekit-server, tokens.
+
+Interop tests (anything using `livekit_server`) need root: the whole pytest process moves
+into a private network namespace in `pytest_configure`, before any test starts threads,
+so that the server, our client and the SDK peers only ever see sandbox addresses.
+Unit tests run anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import pytest
+
+from client.sandbox.livekit_server import LiveKitServer, ensure_server_binary
+from client.sandbox.netns import NetnsError, enter_test_netns, in_test_netns
+from client.sandbox.tokens import mint_token
+
+_netns_error: str | None = None
+
+
+class TokenFactory(Protocol):
+    def __call__(self, identity: str, room: str, **grants: Any) -> str: ...
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    global _netns_error
+    if in_test_netns():
+        return
+    if os.geteuid() != 0:
+        _netns_error = "interop tests need root to create the test network namespace"
+        return
+    try:
+        enter_test_netns()
+    except NetnsError as exc:
+        _netns_error = str(exc)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whatever talks to the real server is an interop test, so `-m interop` / `-m "not
+    # interop"` select them without every test having to remember the marker.
+    for item in items:
+        if "livekit_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.interop)
+
+
+@pytest.fixture(scope="session")
+def _livekit_server_session() -> Iterator[LiveKitServer]:
+    if not in_test_netns():
+        if os.geteuid() != 0:
+            pytest.skip(_netns_error or "not inside the test network namespace")
+        pytest.fail(f"test network namespace unavailable: {_netns_error}")
+    ensure_server_binary()
+    server = LiveKitServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def livekit_server(_livekit_server_session: LiveKitServer) -> LiveKitServer:
+    """The session's livekit-server, restarted first if an earlier test killed it."""
+    if not _livekit_server_session.running:
+        _livekit_server_session.start()
+    return _livekit_server_session
+
+
+@pytest.fixture
+def token_factory(livekit_server: LiveKitServer) -> TokenFactory:
+    """Mint tokens for the test server: `token_factory("alice", room, agent=True)`."""
+
+    def factory(identity: str, room: str, **grants: Any) -> str:
+        return mint_token(
+            livekit_server.api_key,
+            livekit_server.api_secret,
+            identity=identity,
+            room=room,
+            **grants,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def room_name(request: pytest.FixtureRequest) -> str:
+    """A room name unique to this test (readable in server logs)."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")[:48]
+    return f"{base}-{uuid.uuid4().hex[:8]}"

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from aiortc import RTCRtpTransceiver
     from aiortc.mediastreams import MediaStreamTrack
 
+    from client.livekit.published_track import PublishedTrack
     from client.livekit.remote_track import RemoteTrack
 
 
@@ -86,7 +87,12 @@ class RemoteTrackPublication:
 
 @dataclass
 class LocalTrackPublication:
-    """A track we publish.  ``sid`` is empty until the server has accepted it."""
+    """A track we publish.  ``sid`` is empty until the server has accepted it.
+
+    ``track`` is the caller's source; each session sends it through its own
+    ``PublishedTrack`` proxy (``sending``), because aiortc stops the track of a
+    sender it closes, and a rejoin must not end the source.
+    """
 
     track: MediaStreamTrack
     source: TrackSource
@@ -96,11 +102,20 @@ class LocalTrackPublication:
     muted: bool = False
     sid: str = ""
     transceiver: RTCRtpTransceiver | None = None
+    sending: PublishedTrack | None = None
 
-    @property
-    def cid(self) -> str:
-        """The client id LiveKit matches against the msid in our SDP."""
-        return str(self.track.id)
+    def new_sending_track(self) -> PublishedTrack:
+        from client.livekit.published_track import PublishedTrack
+
+        if self.sending is not None:
+            self.sending.detach()
+        self.sending = PublishedTrack(self.track)
+        self.sending.muted = self.muted
+        return self.sending
+
+    def stop_sending(self) -> None:
+        if self.sending is not None:
+            self.sending.detach()
 
     @property
     def kind(self) -> str:

@@ -32,7 +32,6 @@ from client.livekit.participant import (
     RemoteTrackPublication,
     TrackSource,
 )
-from client.livekit.published_track import PublishedTrack
 from client.livekit.remote_track import RemoteTrack
 from client.livekit.signal_client import leave_error
 
@@ -176,8 +175,7 @@ class Room:
             await engine.close(leave=True)
         await self._drop_all_remote(emit=True)
         for publication in self.local_participant.track_publications.values():
-            if isinstance(publication.track, PublishedTrack):
-                publication.track.detach()
+            publication.stop_sending()
         if self.state != ev.ConnectionState.DISCONNECTED:
             self._set_state(ev.ConnectionState.DISCONNECTED)
             self.events.emit(ev.Disconnected("client initiated"))
@@ -545,7 +543,7 @@ class Room:
         if track.kind != source.kind:
             raise ValueError(f"a {track.kind} track cannot be published as {source.value}")
         publication = LocalTrackPublication(
-            track=PublishedTrack(track),
+            track=track,
             source=source,
             name=name or source.value,
             width=width,
@@ -556,8 +554,10 @@ class Room:
         return publication
 
     async def _publish_on(self, engine: Engine, publication: LocalTrackPublication) -> None:
+        sending = publication.new_sending_track()
         request = rtc.AddTrackRequest(
-            cid=publication.cid,
+            # LiveKit matches this client id against the msid track id in our SDP.
+            cid=str(sending.id),
             name=publication.name,
             type=models.TrackType.VIDEO if publication.kind == "video" else models.TrackType.AUDIO,
             source=publication.source.to_proto(),
@@ -566,7 +566,7 @@ class Room:
             muted=publication.muted,
         )
         old_sid = publication.sid
-        info, transceiver = await engine.publish(publication.track, request)
+        info, transceiver = await engine.publish(sending, request)
         if old_sid:
             self.local_participant.track_publications.pop(old_sid, None)
         publication.sid = info.sid
@@ -576,8 +576,7 @@ class Room:
     async def unpublish_track(self, publication: LocalTrackPublication) -> None:
         engine = self._require_engine()
         self.local_participant.track_publications.pop(publication.sid, None)
-        if isinstance(publication.track, PublishedTrack):
-            publication.track.detach()
+        publication.stop_sending()
         if publication.transceiver is not None:
             await engine.unpublish(publication.transceiver)
         self.events.emit(ev.LocalTrackUnpublished(publication))
@@ -585,13 +584,12 @@ class Room:
     def _local_track_unpublished(self, sid: str) -> None:
         publication = self.local_participant.track_publications.pop(sid, None)
         if publication is not None:
-            if isinstance(publication.track, PublishedTrack):
-                publication.track.detach()
+            publication.stop_sending()
             self.events.emit(ev.LocalTrackUnpublished(publication))
 
     async def set_muted(self, publication: LocalTrackPublication, muted: bool) -> None:
-        if isinstance(publication.track, PublishedTrack):
-            publication.track.muted = muted
+        if publication.sending is not None:
+            publication.sending.muted = muted
         if publication.muted == muted:
             return
         publication.muted = muted

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import platform
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -85,6 +86,16 @@ def _client_query(token: str, options: SignalOptions) -> str:
         if options.participant_sid:
             query["sid"] = options.participant_sid
     return urlencode(query)
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*")
+
+
+def scrub_secrets(text: str, token: str) -> str:
+    """Remove the token (servers echo it in error messages) and anything JWT-like."""
+    if token:
+        text = text.replace(token, "<token>")
+    return _JWT.sub("<token>", text)
 
 
 def _classify_refusal(status: int, message: str) -> errors.ConnectError:
@@ -204,7 +215,7 @@ class SignalClient:
                 params={"access_token": token},
                 timeout=aiohttp.ClientTimeout(total=3),
             ) as resp:
-                return (await resp.text()).strip()[:300]
+                return scrub_secrets((await resp.text()).strip(), token)[:300]
         except (aiohttp.ClientError, TimeoutError, OSError):
             return ""
 

@@ -55,7 +55,7 @@ def mint_token(
         "iss": api_key,
         "sub": identity,
         "nbf": nbf,
-        "exp": max(now, nbf) + int(ttl_s),
+        "exp": nbf + int(ttl_s),
         "video": {
             "roomJoin": room_join,
             "room": room,

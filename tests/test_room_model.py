@@ -204,10 +204,11 @@ async def test_signal_update_message_drives_the_same_model() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="room.py:129/160 with engine.py:133,179: the signal dispatch loop runs while "
-    "Engine.connect awaits publisher.negotiate(), so ParticipantUpdates the server sends right "
-    "after the JoinResponse reach on_signal first; _apply_join then applies the older "
-    "snapshot and removes participants that joined in between",
+    reason="room.py:128,159 (Room.connect/_apply_join) with engine.py:141,187: the signal "
+    "dispatch loop already runs while Engine.connect awaits publisher.negotiate(), so "
+    "ParticipantUpdates the server sends right after the JoinResponse reach on_signal first; "
+    "_apply_join then applies the older snapshot and removes participants that joined in "
+    "between",
 )
 async def test_update_received_before_join_is_applied_is_not_undone() -> None:
     room = Room()
@@ -219,9 +220,8 @@ async def test_update_received_before_join_is_applied_is_not_undone() -> None:
     # The order the engine produces: the update (bob joined just after our join
     # snapshot was taken) is dispatched while Engine.connect is still negotiating,
     # then Room.connect applies the JoinResponse.
-    await room.on_signal(rtc.SignalResponse(update=rtc.ParticipantUpdate(participants=[
-        info("bob", "PA_b", name="Bob")
-    ])))  # fmt: skip
+    bob_joined = rtc.ParticipantUpdate(participants=[info("bob", "PA_b", name="Bob")])
+    await room.on_signal(rtc.SignalResponse(update=bob_joined))
     room._apply_join(join, initial=True)
     assert set(room.remote_participants) == {"alice", "bob"}
 

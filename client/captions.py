@@ -116,6 +116,8 @@ class Captions:
                 return  # the other form of the same update
             if not segment.text and existing.text:
                 segment = replace(segment, text=existing.text)
+            if not segment.language and existing.language:
+                segment = replace(segment, language=existing.language)
             self.segments[segment.id] = segment
         else:
             self.segments[segment.id] = segment

@@ -9,6 +9,7 @@ message is kept once, whatever mix of forms carries it.
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -113,9 +114,13 @@ class Chat:
         text = body.get("message")
         if not isinstance(text, str):
             return
-        identity = event.participant.identity if event.participant else ""
+        identity = event.sender_identity or (
+            event.participant.identity if event.participant else ""
+        )
         raw_id = body.get("id")
         raw_time = body.get("timestamp")
+        if not (isinstance(raw_time, int | float) and math.isfinite(raw_time)):
+            raw_time = None
         self._add(
             ChatMessage(
                 id=str(raw_id) if raw_id else str(uuid.uuid4()),

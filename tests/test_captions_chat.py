@@ -381,11 +381,6 @@ def test_malformed_legacy_chat_is_ignored(
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chat.py:122: int(raw_time) raises OverflowError/ValueError for a JSON timestamp "
-    "of 1e400 or NaN (json.loads accepts both); the handler crashes and the message is lost",
-)
 @pytest.mark.parametrize("timestamp", [b"1e400", b"NaN", b"-Infinity"])
 def test_non_finite_legacy_timestamp_falls_back(
     chat_room: tuple[Room, Chat, list[ChatMessageReceived]],
@@ -400,12 +395,6 @@ def test_non_finite_legacy_timestamp_falls_back(
     assert [m.text for m in chat.messages] == ["hi"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chat.py:116: a legacy lk-chat-topic packet from a sender the room does not know "
-    "yet gets sender_identity '' although the packet carries participant_identity "
-    "(DataReceived has no sender_identity field); streams and ChatMessage keep it",
-)
 def test_legacy_chat_from_not_yet_known_sender_keeps_identity(
     chat_room: tuple[Room, Chat, list[ChatMessageReceived]],
 ) -> None:

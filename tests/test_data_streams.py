@@ -98,12 +98,6 @@ def test_split_utf8_exact_boundaries() -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and RLIMIT_AS")
-@pytest.mark.xfail(
-    strict=True,
-    reason="data_streams.py:33: when limit is smaller than one character, the loop steps "
-    "back to `start`, appends b'' and never advances: infinite loop eating memory "
-    "(should raise ValueError)",
-)
 def test_split_utf8_limit_smaller_than_a_character_terminates() -> None:
     # Run in a child with a small memory allowance so the bug cannot hurt this process.
     code = textwrap.dedent(
@@ -396,12 +390,6 @@ def test_idle_stream_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     assert assembler.open_streams == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="data_streams.py:178-184: _expire stops at the first stream in *insertion* order "
-    "and chunks never move a stream to the end, so an idle stream opened after a still-active "
-    "one outlives STREAM_IDLE_TIMEOUT_S",
-)
 def test_idle_stream_behind_an_active_one_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ds, "STREAM_IDLE_TIMEOUT_S", 0.2)
     assembler = TextStreamAssembler()

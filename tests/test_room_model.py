@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from aiohttp import web
 from livekit.protocol import models, rtc
 
 from client.livekit import events as ev
 from client.livekit.pc_transport import parse_candidate_init
-from client.livekit.room import Room
+from client.livekit.room import Room, RoomOptions
+from tests.test_signal_client import StartServer, start_server  # noqa: F401 (fixture)
 
 ACTIVE = models.ParticipantInfo.ACTIVE
 DISCONNECTED = models.ParticipantInfo.DISCONNECTED
@@ -202,28 +206,40 @@ async def test_signal_update_message_drives_the_same_model() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="room.py:128,159 (Room.connect/_apply_join) with engine.py:141,187: the signal "
-    "dispatch loop already runs while Engine.connect awaits publisher.negotiate(), so "
-    "ParticipantUpdates the server sends right after the JoinResponse reach on_signal first; "
-    "_apply_join then applies the older snapshot and removes participants that joined in "
-    "between",
-)
-async def test_update_received_before_join_is_applied_is_not_undone() -> None:
-    room = Room()
-    join = rtc.JoinResponse(
-        room=models.Room(sid="RM_1", name="room"),
-        participant=models.ParticipantInfo(sid="PA_me", identity="me"),
-        other_participants=[info("alice", "PA_a")],
+async def test_updates_right_behind_the_join_are_not_undone(start_server: StartServer) -> None:
+    """The server sends queued updates right behind the JoinResponse: the room must
+    apply the join's snapshot first, so they are not undone by it."""
+    join = rtc.SignalResponse(
+        join=rtc.JoinResponse(
+            room=models.Room(sid="RM_1", name="room"),
+            participant=models.ParticipantInfo(sid="PA_me", identity="me"),
+            other_participants=[info("alice", "PA_a")],
+        )
     )
-    # The order the engine produces: the update (bob joined just after our join
-    # snapshot was taken) is dispatched while Engine.connect is still negotiating,
-    # then Room.connect applies the JoinResponse.
-    bob_joined = rtc.ParticipantUpdate(participants=[info("bob", "PA_b", name="Bob")])
-    await room.on_signal(rtc.SignalResponse(update=bob_joined))
-    room._apply_join(join, initial=True)
-    assert set(room.remote_participants) == {"alice", "bob"}
+    bob_joined = rtc.SignalResponse(
+        update=rtc.ParticipantUpdate(participants=[info("bob", "PA_b", name="Bob")])
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_bytes(join.SerializeToString())
+        await ws.send_bytes(bob_joined.SerializeToString())
+        async for _ in ws:
+            pass
+        return ws
+
+    url = await start_server(handler)
+    room = Room(RoomOptions(ice_servers=[]))
+    seen: list[str] = []
+    room.events.on(ev.ParticipantDisconnected, lambda e: seen.append(e.participant.identity))
+    await room.connect(url, "token")
+    try:
+        await asyncio.sleep(0.3)
+        assert set(room.remote_participants) == {"alice", "bob"}
+        assert seen == []
+    finally:
+        await room.disconnect()
 
 
 # --- ICE candidates -----------------------------------------------------------------------
@@ -287,23 +303,12 @@ def test_parse_garbage_candidate_raises_a_handled_error(text: str) -> None:
         parse_candidate_init(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pc_transport.py:32: valid JSON that is not an object calls .get on a list/str/None "
-    "and raises AttributeError, which PCTransport.add_candidate (line 123) does not catch",
-)
 @pytest.mark.parametrize("text", ["[]", '"candidate:1 1 udp 1 10.0.0.1 1 typ host"', "null", "7"])
 def test_parse_non_object_json_candidate_raises_a_handled_error(text: str) -> None:
     with pytest.raises((ValueError, KeyError, IndexError, TypeError)):
         parse_candidate_init(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pc_transport.py:37: a candidate line with fewer than 8 fields reaches aiortc's "
-    "candidate_from_sdp, whose `assert len(bits) >= 8` raises AssertionError (IndexError "
-    "under -O), which PCTransport.add_candidate (line 123) does not catch",
-)
 @pytest.mark.parametrize(
     "text",
     [

@@ -195,12 +195,6 @@ async def test_join_skips_garbage_and_delivers_messages_in_order(
     assert rec.closes == []  # close() is the caller's decision: not reported
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signal_client.py:197 (SignalClient._open_and_join): a text frame before the "
-    "JoinResponse is skipped without counting it in garbage_frames (nor logging it), unlike "
-    "after the join (_read_loop, line 251)",
-)
 async def test_text_frame_before_join_counts_as_garbage(start_server: StartServer) -> None:
     log = ServerLog()
 

@@ -32,6 +32,11 @@ def split_utf8(data: bytes, limit: int) -> list[bytes]:
         # Step back over continuation bytes (10xxxxxx) so a character stays whole.
         while end < len(data) and end > start and (data[end] & 0xC0) == 0x80:
             end -= 1
+        if end == start:
+            # The limit is smaller than this character: send it whole.
+            end = start + 1
+            while end < len(data) and (data[end] & 0xC0) == 0x80:
+                end += 1
         pieces.append(data[start:end])
         start = end
     return pieces
@@ -166,6 +171,7 @@ class TextStreamAssembler:
             return StreamProgress(stream, done=True, interrupted=True)
         stream.chunks[chunk.chunk_index] = bytes(chunk.content)
         stream.last_activity = time.monotonic()
+        self._open.move_to_end(chunk.stream_id)
         return StreamProgress(stream, done=False)
 
     def _trailer(self, trailer: models.DataStream.Trailer) -> StreamProgress | None:

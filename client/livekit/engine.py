@@ -43,6 +43,9 @@ DATA_CHANNEL_OPEN_TIMEOUT_S = 10.0
 
 
 class EngineListener(Protocol):
+    def on_joined(self, engine: Engine, join: rtc.JoinResponse) -> None:
+        """Called before any message that followed the join is handled."""
+
     async def on_signal(self, response: rtc.SignalResponse) -> None: ...
 
     def on_remote_track(self, track_sid: str, track: MediaStreamTrack) -> None: ...
@@ -111,6 +114,9 @@ class Engine:
         )
         self.join_response = join
         self.participant_sid = join.participant.sid
+        # The server sends queued updates right behind the join; they must land
+        # on a model that already holds the join's snapshot.
+        self._listener.on_joined(self, join)
         servers = (
             self._options.ice_servers
             if self._options.ice_servers is not None

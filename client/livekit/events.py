@@ -165,6 +165,7 @@ class DataReceived(Event):
     topic: str
     participant: RemoteParticipant | None
     reliable: bool
+    sender_identity: str = ""
 
 
 @dataclass(frozen=True)

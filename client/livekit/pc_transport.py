@@ -29,11 +29,17 @@ OfferSender = Callable[[RTCSessionDescription, int], Awaitable[None]]
 def parse_candidate_init(candidate_init: str) -> RTCIceCandidate | None:
     """Turn LiveKit's JSON ``candidateInit`` into an aiortc candidate (None = end)."""
     data = json.loads(candidate_init)
-    line = str(data.get("candidate") or "")
-    if not line:
+    if not isinstance(data, dict):
+        raise ValueError("candidateInit is not a JSON object")
+    raw = data.get("candidate")
+    if not raw:
         return None
-    if line.startswith("candidate:"):
-        line = line[len("candidate:") :]
+    if not isinstance(raw, str):
+        raise ValueError("candidate is not a string")
+    line = raw[len("candidate:") :] if raw.startswith("candidate:") else raw
+    # aiortc only asserts on short lines (and not at all under -O).
+    if len(line.split()) < 8:
+        raise ValueError(f"truncated ICE candidate: {line!r}")
     candidate = candidate_from_sdp(line)
     candidate.sdpMid = data.get("sdpMid")
     index = data.get("sdpMLineIndex")
@@ -120,7 +126,7 @@ class PCTransport:
     async def add_candidate(self, candidate_init: str) -> None:
         try:
             candidate = parse_candidate_init(candidate_init)
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except Exception as exc:  # aiortc asserts on short lines; JSON may be any type
             log.warning("%s: ignoring a malformed ICE candidate: %s", self.name, exc)
             return
         if candidate is None:

@@ -121,11 +121,10 @@ class Room:
         try:
             engine = await self._start_engine()
         except BaseException:
+            await self._drop_all_remote(emit=False)
             self._set_state(ev.ConnectionState.DISCONNECTED)
             raise
         self._engine = engine
-        assert engine.join_response is not None
-        self._apply_join(engine.join_response, initial=True)
         self._set_state(ev.ConnectionState.CONNECTED)
         self.events.emit(ev.Connected(self.name, self.local_participant.identity))
 
@@ -226,8 +225,6 @@ class Room:
                 log.info("rejoin attempt %d failed: %s", attempt, exc)
                 continue
             self._engine = engine
-            assert engine.join_response is not None
-            self._apply_join(engine.join_response, initial=False)
             try:
                 await self._republish(engine)
             except Exception as exc:
@@ -248,6 +245,9 @@ class Room:
             await self._publish_on(engine, publication)
 
     # --- engine listener -------------------------------------------------------
+
+    def on_joined(self, engine: Engine, join: rtc.JoinResponse) -> None:
+        self._apply_join(join, initial=self.state == ev.ConnectionState.CONNECTING)
 
     async def on_signal(self, response: rtc.SignalResponse) -> None:
         kind = response.WhichOneof("message")
@@ -334,6 +334,7 @@ class Room:
                     topic=user.topic,
                     participant=participant,
                     reliable=packet.kind == models.DataPacket.RELIABLE,
+                    sender_identity=sender,
                 )
             )
         elif kind == "transcription":

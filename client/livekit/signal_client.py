@@ -184,6 +184,10 @@ class SignalClient:
             ) from None
         while True:
             msg = await self._ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self.garbage_frames += 1
+                log.warning("ignoring a text frame on the signaling socket")
+                continue
             if msg.type != aiohttp.WSMsgType.BINARY:
                 if msg.type in (
                     aiohttp.WSMsgType.CLOSE,

@@ -1,0 +1,96 @@
+"""Remote participants for the call benchmark, run in a process of their own.
+
+They use the official LiveKit SDK (a test dependency) so that the benchmark's
+figures are those of our client receiving what a real client sends: each peer
+publishes stamped 640x360@30 VP8 video and a tone.  Usage (internal):
+``python -m client.bench.sdk_peers URL TOKEN [TOKEN ...]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import sys
+import time
+
+import numpy as np
+from livekit import rtc
+
+from client.media import frame_stamp
+
+WIDTH, HEIGHT, FPS = 640, 360, 30
+SAMPLE_RATE = 48000
+
+
+async def _feed_video(source: rtc.VideoSource, seed: int) -> None:
+    base = np.zeros((HEIGHT * 3 // 2, WIDTH), np.uint8)
+    base[:HEIGHT] = 60 + 40 * seed
+    base[HEIGHT:] = 128
+    counter = 0
+    start = time.monotonic()
+    while True:
+        buffer = base.copy()
+        x = (counter * 6) % WIDTH
+        buffer[60:HEIGHT, x : x + 48] = 220
+        now_ms = int(time.time() * 1000)
+        frame_stamp.draw(buffer[:HEIGHT], frame_stamp.FrameStamp(counter, now_ms))
+        source.capture_frame(
+            rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.I420, buffer.tobytes())
+        )
+        counter += 1
+        await asyncio.sleep(max(0.0, start + counter / FPS - time.monotonic()))
+
+
+async def _feed_tone(source: rtc.AudioSource, frequency: float) -> None:
+    per_frame = SAMPLE_RATE // 100
+    t = np.arange(per_frame) / SAMPLE_RATE
+    offset = 0
+    while True:
+        pcm = (0.2 * 32767 * np.sin(2 * math.pi * frequency * (t + offset / SAMPLE_RATE)))
+        offset += per_frame
+        await source.capture_frame(
+            rtc.AudioFrame(pcm.astype(np.int16).tobytes(), SAMPLE_RATE, 1, per_frame)
+        )
+
+
+async def run_peer(url: str, token: str, index: int, tasks: list[asyncio.Task[None]]) -> rtc.Room:
+    room = rtc.Room()
+    # Peers do not subscribe: their decoding would compete for the CPU we measure.
+    await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
+    video = rtc.VideoSource(WIDTH, HEIGHT)
+    await room.local_participant.publish_track(
+        rtc.LocalVideoTrack.create_video_track("camera", video),
+        rtc.TrackPublishOptions(
+            source=rtc.TrackSource.SOURCE_CAMERA,
+            video_codec=rtc.VideoCodec.VP8,
+            simulcast=False,
+        ),
+    )
+    audio = rtc.AudioSource(SAMPLE_RATE, 1)
+    await room.local_participant.publish_track(
+        rtc.LocalAudioTrack.create_audio_track("microphone", audio),
+        rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE),
+    )
+    tasks.append(asyncio.create_task(_feed_video(video, index)))
+    tasks.append(asyncio.create_task(_feed_tone(audio, 300.0 + 110 * index)))
+    return room
+
+
+async def main(url: str, tokens: list[str]) -> None:
+    tasks: list[asyncio.Task[None]] = []
+    rooms = [await run_peer(url, token, i, tasks) for i, token in enumerate(tokens)]
+    print("ready", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    for room in rooms:
+        await room.disconnect()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2:]))

@@ -57,6 +57,16 @@ class TrackProbe:
         return dominant_frequency(samples, 48000)
 
 
+async def until_data_flows(ours: OurClient, peer_data: list[tuple[str, bytes]]) -> None:
+    """The server forwards data only to peers whose data path is up: wait for it."""
+    start = time.monotonic()
+    while not any(topic == "warmup" for topic, _ in peer_data):
+        if time.monotonic() - start > 10:
+            raise AssertionError("no data reached the peer within 10 s")
+        await ours.room.publish_data(b"warmup", topic="warmup")
+        await asyncio.sleep(0.1)
+
+
 class OurClient:
     def __init__(self, url: str, token: str) -> None:
         self.url = url

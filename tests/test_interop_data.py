@@ -9,7 +9,7 @@ from livekit import rtc
 
 from client.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, wait_for
+from tests.our_client import OurClient, until_data_flows, wait_for
 from tests.sdk_peer import SdkPeer
 
 LONG_TEXT = ("Visio — réunion « sous-titrée » 会議 اجتماع Συνάντηση 🎉 " * 700)[:40000]
@@ -26,6 +26,7 @@ async def test_chat_both_ways_long_and_non_latin(
     await peer.connect()
     try:
         await wait_for(lambda: "sdk" in ours.room.remote_participants, 5, "peer")
+        await until_data_flows(ours, peer.data)
         # Ours → SDK
         for text in ("bonjour", NON_LATIN, LONG_TEXT):
             await ours.chat.send(text)

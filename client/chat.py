@@ -67,9 +67,7 @@ class Chat:
         payload = json.dumps(legacy, ensure_ascii=False).encode("utf-8")
         if len(payload) <= MAX_LEGACY_BYTES:
             await self._room.publish_data(payload, topic=LEGACY_CHAT_TOPIC)
-        message = ChatMessage(
-            message_id, now, text, local.identity, local.display_name, local=True
-        )
+        message = ChatMessage(message_id, now, text, local.identity, local.display_name, local=True)
         self._add(message)
         return message
 

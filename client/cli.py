@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Callable
 
-from client.captions import CaptionUpdated, Captions
+from client.captions import Captions, CaptionUpdated
 from client.chat import Chat, ChatMessageReceived
 from client.livekit import errors
 from client.livekit import events as ev
@@ -116,7 +116,9 @@ async def run_demo(seconds: float | None) -> int:
     async with demo_meeting() as meeting:
         token = meeting.token("visio-desktop", "Visio Desktop")
         task = asyncio.create_task(
-            run_headless(meeting.url, token, publish_test_pattern=False, ice_servers_from_server=False)
+            run_headless(
+                meeting.url, token, publish_test_pattern=False, ice_servers_from_server=False
+            )
         )
         if seconds is not None:
             with contextlib.suppress(TimeoutError):

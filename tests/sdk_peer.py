@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -128,7 +129,9 @@ class SdkPeer:
             # A moving bar so the encoder sees motion, and the stamp on top.
             x = (counter * 8) % WIDTH
             buffer[60:HEIGHT, x : x + 40] = 200
-            frame_stamp.draw(buffer[:HEIGHT], frame_stamp.FrameStamp(counter, int(time.time() * 1000)))
+            frame_stamp.draw(
+                buffer[:HEIGHT], frame_stamp.FrameStamp(counter, int(time.time() * 1000))
+            )
             source.capture_frame(
                 rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.I420, buffer.tobytes())
             )
@@ -179,5 +182,5 @@ def video_fps(record: ReceivedVideo, seconds: float) -> tuple[float, bool]:
     end = record.stamps[-1][0]
     recent = [s for t, s in record.stamps if t >= end - seconds]
     counters = [s.counter for s in recent]
-    increasing = all(b > a for a, b in zip(counters, counters[1:], strict=False))
+    increasing = all(b > a for a, b in itertools.pairwise(counters))
     return len(set(counters)) / seconds, increasing

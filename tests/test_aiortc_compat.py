@@ -67,6 +67,4 @@ async def test_reused_transceiver_is_silent_without_the_workaround(
     monkeypatch.setattr(aiortc_compat.ReceiverRebinder, "after_remote_offer", lambda self: [])
     frames, reused = await _republish_and_count(livekit_server, token_factory, room_name)
     assert reused
-    assert frames == 0, (
-        "aiortc now plays reused transceivers by itself: drop ReceiverRebinder"
-    )
+    assert frames == 0, "aiortc now plays reused transceivers by itself: drop ReceiverRebinder"

@@ -32,8 +32,9 @@ async def test_republish_ten_times_and_third_party_five_times(
             publication = await peer.publish_video()
             delays.append(
                 await wait_for(
-                    lambda sid=publication.sid: sid in ours.probes
-                    and len(ours.probes[sid].stamps) > 0,
+                    lambda sid=publication.sid: (
+                        sid in ours.probes and len(ours.probes[sid].stamps) > 0
+                    ),
                     3,
                     "frames from the republished camera",
                 )
@@ -50,8 +51,9 @@ async def test_republish_ten_times_and_third_party_five_times(
             publication = await third.publish_video()
             delays.append(
                 await wait_for(
-                    lambda sid=publication.sid: sid in ours.probes
-                    and len(ours.probes[sid].stamps) > 0,
+                    lambda sid=publication.sid: (
+                        sid in ours.probes and len(ours.probes[sid].stamps) > 0
+                    ),
                     3,
                     "frames from the third participant",
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from client.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
@@ -43,8 +44,10 @@ async def test_we_receive_sdk_vp8_video_and_tone(
         await peer.publish_video()
         await peer.publish_tone(660.0)
         await wait_for(
-            lambda: ours.probe_of("sdk", "video") is not None
-            and ours.probe_of("sdk", "audio") is not None,
+            lambda: (
+                ours.probe_of("sdk", "video") is not None
+                and ours.probe_of("sdk", "audio") is not None
+            ),
             10,
             "subscriptions",
         )
@@ -54,7 +57,7 @@ async def test_we_receive_sdk_vp8_video_and_tone(
         assert video is not None and audio is not None
         counters = [s.counter for _, s in video.stamps[-100:]]
         assert len(counters) >= 60, f"only {len(counters)} stamped frames decoded"
-        assert all(b > a for a, b in zip(counters, counters[1:], strict=False))
+        assert all(b > a for a, b in itertools.pairwise(counters))
         frequency = audio.frequency()
         assert abs(frequency - 660.0) <= 5, f"tone measured at {frequency:.1f} Hz"
         publication = ours.room.remote_participants["sdk"].track_publications

@@ -77,7 +77,8 @@ async def test_server_killed_and_restarted_mid_call(crash_server: LiveKitServer)
     await peer.connect()
     try:
         video_sid = next(
-            p.sid for p in ours.room.local_participant.track_publications.values()
+            p.sid
+            for p in ours.room.local_participant.track_publications.values()
             if p.kind == "video"
         )
         await wait_for(
@@ -142,13 +143,13 @@ async def test_expired_token(livekit_server: LiveKitServer, room_name: str) -> N
 
 
 async def test_wrong_secret(livekit_server: LiveKitServer, room_name: str) -> None:
-    token = mint_token(
-        livekit_server.api_key, "x" * 40, identity="forger", room=room_name
-    )
+    token = mint_token(livekit_server.api_key, "x" * 40, identity="forger", room=room_name)
     await _expect_error(livekit_server.ws_url, token, errors.TokenInvalidError)
 
 
-async def test_no_room_join_grant(token_factory: TokenFactory, livekit_server: LiveKitServer, room_name: str) -> None:
+async def test_no_room_join_grant(
+    token_factory: TokenFactory, livekit_server: LiveKitServer, room_name: str
+) -> None:
     token = token_factory("nojoin", room_name, room_join=False)
     await _expect_error(livekit_server.ws_url, token, errors.PermissionDeniedError)
 

@@ -11,7 +11,8 @@ from livekit.protocol import models, rtc
 from client.livekit import events as ev
 from client.livekit.pc_transport import parse_candidate_init
 from client.livekit.room import Room, RoomOptions
-from tests.test_signal_client import StartServer, start_server  # noqa: F401 (fixture)
+from tests.test_signal_client import StartServer
+from tests.test_signal_client import start_server as start_server
 
 ACTIVE = models.ParticipantInfo.ACTIVE
 DISCONNECTED = models.ParticipantInfo.DISCONNECTED
@@ -206,7 +207,9 @@ async def test_signal_update_message_drives_the_same_model() -> None:
     ]
 
 
-async def test_updates_right_behind_the_join_are_not_undone(start_server: StartServer) -> None:
+async def test_updates_right_behind_the_join_are_not_undone(
+    start_server: StartServer,
+) -> None:
     """The server sends queued updates right behind the JoinResponse: the room must
     apply the join's snapshot first, so they are not undone by it."""
     join = rtc.SignalResponse(

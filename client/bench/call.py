@@ -107,7 +107,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def _transport_bytes(room: Room) -> int:
@@ -258,5 +258,3 @@ def main_call(participants: int, seconds: float, as_json: bool) -> int:
             print(f"{key:28} {value}")
     print(json.dumps(asdict(figures)))
     return 0
-
-

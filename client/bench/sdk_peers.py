@@ -47,7 +47,7 @@ async def _feed_tone(source: rtc.AudioSource, frequency: float) -> None:
     t = np.arange(per_frame) / SAMPLE_RATE
     offset = 0
     while True:
-        pcm = (0.2 * 32767 * np.sin(2 * math.pi * frequency * (t + offset / SAMPLE_RATE)))
+        pcm = 0.2 * 32767 * np.sin(2 * math.pi * frequency * (t + offset / SAMPLE_RATE))
         offset += per_frame
         await source.capture_frame(
             rtc.AudioFrame(pcm.astype(np.int16).tobytes(), SAMPLE_RATE, 1, per_frame)

@@ -27,12 +27,13 @@ class TrackSource(enum.Enum):
 
     @classmethod
     def from_proto(cls, value: int) -> TrackSource:
-        return {
+        table: dict[int, TrackSource] = {
             models.TrackSource.CAMERA: cls.CAMERA,
             models.TrackSource.MICROPHONE: cls.MICROPHONE,
             models.TrackSource.SCREEN_SHARE: cls.SCREEN_SHARE,
             models.TrackSource.SCREEN_SHARE_AUDIO: cls.SCREEN_SHARE_AUDIO,
-        }.get(value, cls.UNKNOWN)
+        }
+        return table.get(value, cls.UNKNOWN)
 
     def to_proto(self) -> int:
         return {

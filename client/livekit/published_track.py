@@ -27,7 +27,7 @@ class PublishedTrack(MediaStreamTrack):
             if self._detached.is_set() or self.readyState != "live":
                 raise MediaStreamError
             frame = await self.source.recv()
-            if not self.muted:
+            if not self.muted and isinstance(frame, av.VideoFrame | av.AudioFrame):
                 return frame
 
     def detach(self) -> None:

@@ -52,6 +52,8 @@ class RemoteTrack:
         try:
             while True:
                 frame = await self._source.recv()
+                if not isinstance(frame, av.VideoFrame | av.AudioFrame):
+                    continue  # encoded packets: not from a decoding receiver
                 now = time.monotonic()
                 if self.first_frame_at is None:
                     self.first_frame_at = now

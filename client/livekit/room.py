@@ -14,7 +14,9 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiortc import RTCIceServer
 from aiortc.mediastreams import MediaStreamTrack
@@ -83,6 +85,13 @@ class Room:
         self._reconnect_task: asyncio.Task[None] | None = None
         self._leaving = False
         self.reconnect_count = 0
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a side task, keeping a reference so it is not collected mid-way."""
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # --- queries ---------------------------------------------------------------
 
@@ -185,7 +194,7 @@ class Room:
         if engine is not self._engine or self._leaving:
             return
         if not self.options.reconnect:
-            asyncio.ensure_future(self._give_up(reason, None))
+            self._spawn(self._give_up(reason, None))
             return
         if self._reconnect_task is None or self._reconnect_task.done():
             self._reconnect_task = asyncio.create_task(self._reconnect(reason))
@@ -304,11 +313,11 @@ class Room:
         if publication.track is not None:
             old = publication.track
             publication.track = None
-            asyncio.ensure_future(old.stop())
+            self._spawn(old.stop())
             self.events.emit(ev.TrackUnsubscribed(participant, publication, old))
         remote = RemoteTrack(publication.sid, publication.kind, track)
         publication.track = remote
-        asyncio.ensure_future(self._watch_track_end(participant, publication, remote))
+        self._spawn(self._watch_track_end(participant, publication, remote))
         self.events.emit(ev.TrackSubscribed(participant, publication, remote))
 
     async def _watch_track_end(
@@ -428,8 +437,8 @@ class Room:
                 self._unsubscribe(participant, publication)
                 self.events.emit(ev.TrackUnpublished(participant, publication))
         for sid, track_info in current.items():
-            publication = participant.track_publications.get(sid)
-            if publication is None:
+            existing = participant.track_publications.get(sid)
+            if existing is None:
                 publication = RemoteTrackPublication.from_info(track_info)
                 participant.track_publications[sid] = publication
                 self.events.emit(ev.TrackPublished(participant, publication))
@@ -437,10 +446,10 @@ class Room:
                 if pending is not None:
                     self._attach_track(participant, publication, pending.track)
                 continue
-            was_muted = publication.muted
-            publication.update_from(track_info)
-            if publication.muted != was_muted:
-                event = ev.TrackMuted if publication.muted else ev.TrackUnmuted
+            was_muted = existing.muted
+            existing.update_from(track_info)
+            if existing.muted != was_muted:
+                event = ev.TrackMuted if existing.muted else ev.TrackUnmuted
                 self.events.emit(event(participant, sid))
         self._expire_pending_tracks()
 
@@ -457,7 +466,7 @@ class Room:
         if remote is None:
             return
         publication.track = None
-        asyncio.ensure_future(remote.stop())
+        self._spawn(remote.stop())
         self.events.emit(ev.TrackUnsubscribed(participant, publication, remote))
 
     def _remove_participant(self, identity: str) -> None:
@@ -489,15 +498,15 @@ class Room:
             else:
                 self.remote_participants.pop(identity)
 
-    def _update_speakers(self, speakers: list[models.SpeakerInfo]) -> None:
+    def _update_speakers(self, speakers: Sequence[models.SpeakerInfo]) -> None:
         by_sid: dict[str, Participant] = {}
-        for participant in (self.local_participant, *self.remote_participants.values()):
-            by_sid[participant.sid] = participant
+        for member in (self.local_participant, *self.remote_participants.values()):
+            by_sid[member.sid] = member
         for info in speakers:
-            participant = by_sid.get(info.sid)
-            if participant is not None:
-                participant.is_speaking = info.active
-                participant.audio_level = info.level
+            speaker = by_sid.get(info.sid)
+            if speaker is not None:
+                speaker.is_speaking = info.active
+                speaker.audio_level = info.level
         active = tuple(
             sorted(
                 (p for p in by_sid.values() if p.is_speaking),
@@ -509,7 +518,7 @@ class Room:
             self.active_speakers = active
             self.events.emit(ev.ActiveSpeakersChanged(active))
 
-    def _update_quality(self, updates: list[rtc.ConnectionQualityInfo]) -> None:
+    def _update_quality(self, updates: Sequence[rtc.ConnectionQualityInfo]) -> None:
         for update in updates:
             participant = (
                 self.local_participant
@@ -561,7 +570,7 @@ class Room:
             cid=str(sending.id),
             name=publication.name,
             type=models.TrackType.VIDEO if publication.kind == "video" else models.TrackType.AUDIO,
-            source=publication.source.to_proto(),
+            source=publication.source.to_proto(),  # type: ignore[arg-type]
             width=publication.width,
             height=publication.height,
             muted=publication.muted,

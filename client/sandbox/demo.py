@@ -52,9 +52,7 @@ async def run_demo_participant(meeting: DemoMeeting, stop: asyncio.Event) -> Non
     await room.connect(meeting.url, meeting.token("demo-bot", "Démo", agent=True))
     chat = Chat(room)
     try:
-        await room.publish_track(
-            TestPatternTrack(), TrackSource.CAMERA, width=640, height=360
-        )
+        await room.publish_track(TestPatternTrack(), TrackSource.CAMERA, width=640, height=360)
         microphone = await room.publish_track(ToneTrack(440.0), TrackSource.MICROPHONE)
         turn = 0
         while not stop.is_set():

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -79,6 +80,8 @@ async def run_headless(
             done.set()
 
     room.events.on_any(show)
+    ended: list[ev.Disconnected] = []
+    room.events.on(ev.Disconnected, ended.append)
     chat = Chat(room)
     captions = Captions(room)
     loop = asyncio.get_running_loop()
@@ -88,7 +91,7 @@ async def run_headless(
     try:
         await room.connect(url, token)
     except errors.ConnectError as exc:
-        out(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         if publish_test_pattern:
@@ -105,8 +108,8 @@ async def run_headless(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-    error = next((e for e in [getattr(room, "last_error", None)] if e), None)
-    return 1 if error else 0
+    # Ended by the server (removed, room closed, token refused on rejoin): not a success.
+    return 1 if any(e.error is not None for e in ended) else 0
 
 
 async def run_demo(seconds: float | None) -> int:
@@ -134,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     join = sub.add_parser("join", help="join a LiveKit room")
     join.add_argument("--url", required=True, help="server address (ws://, wss://, https://)")
-    join.add_argument("--token", required=True, help="LiveKit access token")
+    join.add_argument(
+        "--token",
+        default=os.environ.get("VISIO_DESKTOP_TOKEN"),
+        help="LiveKit access token (default: $VISIO_DESKTOP_TOKEN, which keeps it out of ps)",
+    )
     join.add_argument("--headless", action="store_true", help="no window: print events")
     join.add_argument(
         "--publish-test-pattern",
@@ -159,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         from client.sandbox.netns import enter_test_netns
 
         enter_test_netns()
+    if args.command == "join" and not args.token:
+        print("error: no access token: pass --token or set VISIO_DESKTOP_TOKEN", file=sys.stderr)
+        return 2
     try:
         if args.command == "join":
             return asyncio.run(

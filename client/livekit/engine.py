@@ -152,7 +152,8 @@ class Engine:
         def _changed() -> None:
             state = transport.pc.connectionState
             log.debug("%s connection state: %s", transport.name, state)
-            if state == "failed" and not self._closing:
+            # "closed" without our asking is as fatal as "failed".
+            if state in ("failed", "closed") and not self._closing:
                 self._fail(f"{transport.name} transport failed")
 
     def _fail(self, reason: str) -> None:

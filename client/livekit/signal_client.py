@@ -176,8 +176,9 @@ class SignalClient:
         except aiohttp.WSServerHandshakeError as exc:
             message = await self._validate(base, token)
             raise _classify_refusal(exc.status, message) from None
-        except aiohttp.InvalidURL as exc:
-            raise errors.InvalidUrlError(f"invalid server address {base!r}") from exc
+        except aiohttp.InvalidURL:
+            # No chaining: the aiohttp error holds the full URL, token included.
+            raise errors.InvalidUrlError(f"invalid server address {base!r}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.ServerUnreachableError(
                 f"cannot reach the server at {base}: {type(exc).__name__}"

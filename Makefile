@@ -30,7 +30,7 @@ deps:
 livekit-server: venv
 	$(VENV_PY) -c 'from client.sandbox.livekit_server import ensure_server_binary; ensure_server_binary()'
 
-test: venv deps livekit-server
+test: venv deps livekit-server lint
 	$(VENV_PY) -m pytest -q
 
 lint: venv

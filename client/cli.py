@@ -61,6 +61,27 @@ def describe(event: ev.Event) -> str | None:
     return None
 
 
+STATS_INTERVAL_S = 10.0
+
+
+async def print_media_stats(room: Room, out: Callable[[str], None]) -> None:
+    """Every few seconds, one line with what each subscribed track delivers."""
+    previous: dict[str, int] = {}
+    while True:
+        await asyncio.sleep(STATS_INTERVAL_S)
+        parts: list[str] = []
+        for participant in room.remote_participants.values():
+            for publication in participant.track_publications.values():
+                track = publication.track
+                if track is None:
+                    continue
+                rate = (track.frames_received - previous.get(track.sid, 0)) / STATS_INTERVAL_S
+                previous[track.sid] = track.frames_received
+                parts.append(f"{participant.display_name} {publication.source.value} {rate:.0f}/s")
+        if parts:
+            out("receiving: " + ", ".join(parts))
+
+
 async def run_headless(
     url: str,
     token: str,
@@ -99,7 +120,11 @@ async def run_headless(
 
             await room.publish_track(TestPatternTrack(), TrackSource.CAMERA, width=640, height=360)
             await room.publish_track(ToneTrack(440.0), TrackSource.MICROPHONE)
-        await done.wait()
+        stats = asyncio.create_task(print_media_stats(room, out))
+        try:
+            await done.wait()
+        finally:
+            stats.cancel()
     finally:
         chat.close()
         captions.close()

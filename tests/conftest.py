@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import pytest
@@ -19,6 +19,8 @@ import pytest
 from client.sandbox.livekit_server import LiveKitServer, ensure_server_binary
 from client.sandbox.netns import NetnsError, enter_test_netns, in_test_netns
 from client.sandbox.tokens import mint_token
+from tests.our_client import OurClient
+from tests.sdk_peer import SdkPeer
 
 _netns_error: str | None = None
 
@@ -93,3 +95,20 @@ def room_name(request: pytest.FixtureRequest) -> str:
     """A room name unique to this test (readable in server logs)."""
     base = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")[:48]
     return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def ours_and_sdk(
+    livekit_server: LiveKitServer, token_factory: TokenFactory, room_name: str
+) -> AsyncIterator[tuple[OurClient, SdkPeer]]:
+    """Our client ("ours", named Nous) and an official-SDK peer ("sdk", named SDK),
+    both in this test's room; closed at the end."""
+    ours = OurClient(livekit_server.ws_url, token_factory("ours", room_name, name="Nous"))
+    peer = SdkPeer(livekit_server.ws_url, token_factory("sdk", room_name, name="SDK"))
+    await ours.connect()
+    await peer.connect()
+    try:
+        yield ours, peer
+    finally:
+        await peer.close()
+        await ours.close()

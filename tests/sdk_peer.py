@@ -36,7 +36,7 @@ class SdkPeer:
         self.room = rtc.Room()
         self.video: dict[str, ReceivedVideo] = {}
         self.audio: dict[str, list[np.ndarray]] = {}
-        self.text_streams: dict[str, list[tuple[str, str]]] = {}
+        self._text_pending: dict[str, list[tuple[str, asyncio.Task[str]]]] = {}
         self.data: list[tuple[str, bytes]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._publishers: dict[str, asyncio.Task[None]] = {}
@@ -50,15 +50,25 @@ class SdkPeer:
     def identity(self) -> str:
         return str(self.room.local_participant.identity)
 
+    def texts(self, topic: str) -> list[tuple[str, str]]:
+        """(sender identity, text) of the streams received so far, in sending order,
+        up to the first one still being read."""
+        done: list[tuple[str, str]] = []
+        for identity, task in self._text_pending.get(topic, []):
+            if not task.done():
+                break
+            done.append((identity, task.result()))
+        return done
+
     def watch_text(self, topic: str) -> None:
-        self.text_streams[topic] = []
+
+        # Streams are read concurrently and may finish out of order: keep the
+        # order in which their headers arrived, which is the order they were sent.
+        pending: list[tuple[str, asyncio.Task[str]]] = []
+        self._text_pending[topic] = pending
 
         def handler(reader: rtc.TextStreamReader, identity: str) -> None:
-            async def read() -> None:
-                text = await reader.read_all()
-                self.text_streams[topic].append((identity, text))
-
-            self._tasks.append(asyncio.ensure_future(read()))
+            pending.append((identity, asyncio.ensure_future(reader.read_all())))
 
         self.room.register_text_stream_handler(topic, handler)
 

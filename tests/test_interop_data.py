@@ -17,55 +17,48 @@ NON_LATIN = "会議を始めましょう — اجتماع — Συνάντηση
 
 
 async def test_chat_both_ways_long_and_non_latin(
-    livekit_server: LiveKitServer, token_factory: TokenFactory, room_name: str
+    ours_and_sdk: tuple[OurClient, SdkPeer],
 ) -> None:
-    ours = OurClient(livekit_server.ws_url, token_factory("ours", room_name, name="Nous"))
-    peer = SdkPeer(livekit_server.ws_url, token_factory("sdk", room_name, name="SDK"))
+    ours, peer = ours_and_sdk
     peer.watch_text("lk.chat")
-    await ours.connect()
-    await peer.connect()
-    try:
-        await wait_for(lambda: "sdk" in ours.room.remote_participants, 5, "peer")
-        await until_data_flows(ours, peer.data)
-        # Ours → SDK
-        for text in ("bonjour", NON_LATIN, LONG_TEXT):
-            await ours.chat.send(text)
-        await wait_for(lambda: len(peer.text_streams["lk.chat"]) >= 3, 10, "chat at peer")
-        received = [text for _, text in peer.text_streams["lk.chat"]]
-        assert received == ["bonjour", NON_LATIN, LONG_TEXT]
-        assert all(identity == "ours" for identity, _ in peer.text_streams["lk.chat"])
-        legacy = [json.loads(p) for topic, p in peer.data if topic == "lk-chat-topic"]
-        # The legacy packet goes with messages small enough to be delivered in one packet.
-        assert [m["message"] for m in legacy] == received[:2]
-        assert all(m["ignoreLegacy"] is True for m in legacy)
+    await wait_for(lambda: "sdk" in ours.room.remote_participants, 5, "peer")
+    await until_data_flows(ours, peer.data)
+    # Ours → SDK
+    for text in ("bonjour", NON_LATIN, LONG_TEXT):
+        await ours.chat.send(text)
+    await wait_for(lambda: len(peer.texts("lk.chat")) >= 3, 10, "chat at peer")
+    received = [text for _, text in peer.texts("lk.chat")]
+    assert received == ["bonjour", NON_LATIN, LONG_TEXT]
+    assert all(identity == "ours" for identity, _ in peer.texts("lk.chat"))
+    legacy = [json.loads(p) for topic, p in peer.data if topic == "lk-chat-topic"]
+    # The legacy packet goes with messages small enough to be delivered in one packet.
+    assert [m["message"] for m in legacy] == received[:2]
+    assert all(m["ignoreLegacy"] is True for m in legacy)
 
-        # SDK → ours, in the current form and the legacy one (as the web app sends both).
-        before = len(ours.chat.messages)
-        for text in (NON_LATIN, LONG_TEXT):
-            info = await peer.room.local_participant.send_text(text, topic="lk.chat")
-            legacy_body = {
-                "id": info.stream_id,
-                "timestamp": 0,
-                "message": text,
-                "ignoreLegacy": True,
-            }
-            if len(text) < 1000:
-                await peer.room.local_participant.publish_data(
-                    json.dumps(legacy_body), topic="lk-chat-topic"
-                )
-        # An old client that only knows the legacy packet.
-        await peer.room.local_participant.publish_data(
-            json.dumps({"id": "legacy-1", "timestamp": 1, "message": "ancien client"}),
-            topic="lk-chat-topic",
-        )
-        await wait_for(lambda: len(ours.chat.messages) >= before + 3, 10, "chat at ours")
-        await asyncio.sleep(0.5)
-        incoming = [m for m in ours.chat.messages if not m.local]
-        assert [m.text for m in incoming] == [NON_LATIN, LONG_TEXT, "ancien client"]
-        assert all(m.sender_identity == "sdk" and m.sender_name == "SDK" for m in incoming)
-    finally:
-        await peer.close()
-        await ours.close()
+    # SDK → ours, in the current form and the legacy one (as the web app sends both).
+    before = len(ours.chat.messages)
+    for text in (NON_LATIN, LONG_TEXT):
+        info = await peer.room.local_participant.send_text(text, topic="lk.chat")
+        legacy_body = {
+            "id": info.stream_id,
+            "timestamp": 0,
+            "message": text,
+            "ignoreLegacy": True,
+        }
+        if len(text) < 1000:
+            await peer.room.local_participant.publish_data(
+                json.dumps(legacy_body), topic="lk-chat-topic"
+            )
+    # An old client that only knows the legacy packet.
+    await peer.room.local_participant.publish_data(
+        json.dumps({"id": "legacy-1", "timestamp": 1, "message": "ancien client"}),
+        topic="lk-chat-topic",
+    )
+    await wait_for(lambda: len(ours.chat.messages) >= before + 3, 10, "chat at ours")
+    await asyncio.sleep(0.5)
+    incoming = [m for m in ours.chat.messages if not m.local]
+    assert [m.text for m in incoming] == [NON_LATIN, LONG_TEXT, "ancien client"]
+    assert all(m.sender_identity == "sdk" and m.sender_name == "SDK" for m in incoming)
 
 
 async def test_captions_from_an_agent_in_both_forms(

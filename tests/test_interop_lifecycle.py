@@ -71,42 +71,35 @@ async def test_republish_ten_times_and_third_party_five_times(
 
 
 async def test_mute_both_ways(
-    livekit_server: LiveKitServer, token_factory: TokenFactory, room_name: str
+    ours_and_sdk: tuple[OurClient, SdkPeer],
 ) -> None:
-    ours = OurClient(livekit_server.ws_url, token_factory("ours", room_name))
-    peer = SdkPeer(livekit_server.ws_url, token_factory("sdk", room_name))
-    await ours.connect()
-    await peer.connect()
-    try:
-        ours_mic = await ours.publish_tone(440.0)
-        peer_mic = await peer.publish_tone(660.0)
-        await wait_for(lambda: ours.probe_of("sdk", "audio") is not None, 10, "peer audio")
+    ours, peer = ours_and_sdk
+    ours_mic = await ours.publish_tone(440.0)
+    peer_mic = await peer.publish_tone(660.0)
+    await wait_for(lambda: ours.probe_of("sdk", "audio") is not None, 10, "peer audio")
 
-        def peer_sees_ours_muted(muted: bool) -> bool:
-            remote = peer.room.remote_participants.get("ours")
-            if remote is None:
-                return False
-            publication = remote.track_publications.get(ours_mic.sid)
-            return publication is not None and publication.muted == muted
+    def peer_sees_ours_muted(muted: bool) -> bool:
+        remote = peer.room.remote_participants.get("ours")
+        if remote is None:
+            return False
+        publication = remote.track_publications.get(ours_mic.sid)
+        return publication is not None and publication.muted == muted
 
-        await ours.room.set_muted(ours_mic, True)
-        await wait_for(lambda: peer_sees_ours_muted(True), 3, "peer sees our mute")
-        await ours.room.set_muted(ours_mic, False)
-        await wait_for(lambda: peer_sees_ours_muted(False), 3, "peer sees our unmute")
+    await ours.room.set_muted(ours_mic, True)
+    await wait_for(lambda: peer_sees_ours_muted(True), 3, "peer sees our mute")
+    await ours.room.set_muted(ours_mic, False)
+    await wait_for(lambda: peer_sees_ours_muted(False), 3, "peer sees our unmute")
 
-        def ours_sees_peer_muted(muted: bool) -> bool:
-            found = ours.room.publication_by_track_sid(peer_mic.sid)
-            return found is not None and found[1].muted == muted
+    def ours_sees_peer_muted(muted: bool) -> bool:
+        found = ours.room.publication_by_track_sid(peer_mic.sid)
+        return found is not None and found[1].muted == muted
 
-        peer_mic.track.mute()
-        await wait_for(lambda: ours_sees_peer_muted(True), 3, "we see the peer's mute")
-        peer_mic.track.unmute()
-        await wait_for(lambda: ours_sees_peer_muted(False), 3, "we see the peer's unmute")
-        kinds = [type(e) for e in ours.events if isinstance(e, ev.TrackMuted | ev.TrackUnmuted)]
-        assert kinds == [ev.TrackMuted, ev.TrackUnmuted, ev.TrackMuted, ev.TrackUnmuted]
-    finally:
-        await peer.close()
-        await ours.close()
+    peer_mic.track.mute()
+    await wait_for(lambda: ours_sees_peer_muted(True), 3, "we see the peer's mute")
+    peer_mic.track.unmute()
+    await wait_for(lambda: ours_sees_peer_muted(False), 3, "we see the peer's unmute")
+    kinds = [type(e) for e in ours.events if isinstance(e, ev.TrackMuted | ev.TrackUnmuted)]
+    assert kinds == [ev.TrackMuted, ev.TrackUnmuted, ev.TrackMuted, ev.TrackUnmuted]
 
 
 async def test_leaving_removes_us_from_the_server_quickly(

@@ -165,25 +165,18 @@ async def test_malformed_url(url: str) -> None:
 
 
 async def test_a_failed_peer_connection_triggers_a_rejoin(
-    livekit_server: LiveKitServer, token_factory: TokenFactory, room_name: str
+    ours_and_sdk: tuple[OurClient, SdkPeer],
 ) -> None:
-    ours = OurClient(livekit_server.ws_url, token_factory("ours", room_name))
-    peer = SdkPeer(livekit_server.ws_url, token_factory("sdk", room_name))
-    await ours.connect()
-    await peer.connect()
-    try:
-        await peer.publish_video()
-        await wait_for(lambda: ours.probe_of("sdk", "video") is not None, 10, "first video")
-        engine = ours.room.engine
-        assert engine is not None and engine.subscriber is not None
-        # The subscriber PeerConnection dies under us (as on a network change).
-        await engine.subscriber.pc.close()
-        await wait_for(lambda: bool(ours.events_of(ev.Reconnected)), 15, "rejoin")
-        await wait_for(
-            lambda: (probe := ours.probe_of("sdk", "video")) is not None and probe.frames > 10,
-            10,
-            "video after the rejoin",
-        )
-    finally:
-        await peer.close()
-        await ours.close()
+    ours, peer = ours_and_sdk
+    await peer.publish_video()
+    await wait_for(lambda: ours.probe_of("sdk", "video") is not None, 10, "first video")
+    engine = ours.room.engine
+    assert engine is not None and engine.subscriber is not None
+    # The subscriber PeerConnection dies under us (as on a network change).
+    await engine.subscriber.pc.close()
+    await wait_for(lambda: bool(ours.events_of(ev.Reconnected)), 15, "rejoin")
+    await wait_for(
+        lambda: (probe := ours.probe_of("sdk", "video")) is not None and probe.frames > 10,
+        10,
+        "video after the rejoin",
+    )

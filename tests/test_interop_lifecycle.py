@@ -148,14 +148,16 @@ async def test_four_parties_all_receive_each_other(
             for other in identities:
                 if other != me:
                     await wait_for(
-                        lambda c=client, o=other: fresh_frames(c, o), 10, f"{me} ← {other}"
+                        lambda c=client, o=other: fresh_frames(c, o), 15, f"{me} ← {other}"
                     )
         for client in ours:
             sid = next(iter(client.room.local_participant.track_publications))
+            record = peer.video.get(sid)
             await wait_for(
                 lambda s=sid: s in peer.video and len(peer.video[s].stamps) > 0,
-                10,
-                f"sdk ← {client.room.local_participant.identity}",
+                15,
+                f"sdk ← {client.room.local_participant.identity} "
+                f"(sdk has decoded {record.frames if record else 0} frames of it)",
             )
     finally:
         await peer.close()

@@ -152,13 +152,16 @@ async def test_four_parties_all_receive_each_other(
                     )
         for client in ours:
             sid = next(iter(client.room.local_participant.track_publications))
-            record = peer.video.get(sid)
-            await wait_for(
-                lambda s=sid: s in peer.video and len(peer.video[s].stamps) > 0,
-                15,
-                f"sdk ← {client.room.local_participant.identity} "
-                f"(sdk has decoded {record.frames if record else 0} frames of it)",
-            )
+            try:
+                await wait_for(
+                    lambda s=sid: s in peer.video and len(peer.video[s].stamps) > 0,
+                    15,
+                    f"sdk ← {client.room.local_participant.identity}",
+                )
+            except AssertionError as failure:
+                record = peer.video.get(sid)
+                decoded = record.frames if record else "no"
+                raise AssertionError(f"{failure} ({decoded} frames decoded)") from None
     finally:
         await peer.close()
         for client in ours:

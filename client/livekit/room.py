@@ -575,6 +575,19 @@ class Room:
             height=publication.height,
             muted=publication.muted,
         )
+        if publication.kind == "video":
+            # One layer, described as the official SDKs describe a non-simulcast
+            # track, so the server's forwarder knows which layer it will get.
+            request.layers.append(
+                models.VideoLayer(
+                    quality=models.VideoQuality.HIGH,
+                    width=publication.width,
+                    height=publication.height,
+                )
+            )
+            request.simulcast_codecs.append(
+                rtc.SimulcastCodec(codec=self.options.video_codec.lower(), cid=request.cid)
+            )
         old_sid = publication.sid
         info, transceiver = await engine.publish(sending, request)
         if old_sid:

@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from client.livekit import events as ev
-from client.livekit.room import Room, decode_json
+from client.livekit.room import Room
 
 CHAT_TOPIC = "lk.chat"
 LEGACY_CHAT_TOPIC = "lk-chat-topic"
@@ -25,6 +25,15 @@ MAX_REMEMBERED_IDS = 5000
 #: Larger single packets are not delivered reliably through LiveKit; clients that
 #: read only the legacy form never got long messages from web clients either.
 MAX_LEGACY_BYTES = 15000
+
+
+def decode_json(payload: bytes) -> dict[str, object] | None:
+    """Parse a JSON object payload; None for anything else."""
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True)
@@ -117,14 +126,11 @@ class Chat:
         )
         raw_id = body.get("id")
         raw_time = body.get("timestamp")
-        if not (isinstance(raw_time, int | float) and math.isfinite(raw_time)):
-            raw_time = None
+        when = raw_time if isinstance(raw_time, int | float) and math.isfinite(raw_time) else None
         self._add(
             ChatMessage(
                 id=str(raw_id) if raw_id else str(uuid.uuid4()),
-                timestamp_ms=int(raw_time)
-                if isinstance(raw_time, int | float)
-                else int(time.time() * 1000),
+                timestamp_ms=int(when) if when is not None else int(time.time() * 1000),
                 text=text,
                 sender_identity=identity,
                 sender_name=self._sender_name(identity),

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from livekit import rtc
 
+from client.bench.sdk_peers import camera_options, feed_stamped_video, feed_tone
 from client.media import frame_stamp
 from client.media.audio_analysis import dominant_frequency
 
@@ -118,38 +118,9 @@ class SdkPeer:
     async def publish_video(self, name: str = "camera") -> rtc.LocalTrackPublication:
         source = rtc.VideoSource(WIDTH, HEIGHT)
         track = rtc.LocalVideoTrack.create_video_track(name, source)
-        publication = await self.room.local_participant.publish_track(
-            track,
-            rtc.TrackPublishOptions(
-                source=rtc.TrackSource.SOURCE_CAMERA,
-                video_codec=rtc.VideoCodec.VP8,
-                simulcast=False,
-                # The SDK's 360p preset caps the frame rate below 30 fps.
-                video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=800_000),
-            ),
-        )
-        self._publishers[publication.sid] = asyncio.ensure_future(self._feed_video(source))
+        publication = await self.room.local_participant.publish_track(track, camera_options())
+        self._publishers[publication.sid] = asyncio.ensure_future(feed_stamped_video(source))
         return publication
-
-    async def _feed_video(self, source: rtc.VideoSource) -> None:
-        counter = 0
-        base = np.zeros((HEIGHT * 3 // 2, WIDTH), np.uint8)
-        base[HEIGHT:] = 128
-        start = time.monotonic()
-        while True:
-            buffer = base.copy()
-            # A moving bar so the encoder sees motion, and the stamp on top.
-            x = (counter * 8) % WIDTH
-            buffer[60:HEIGHT, x : x + 40] = 200
-            frame_stamp.draw(
-                buffer[:HEIGHT], frame_stamp.FrameStamp(counter, int(time.time() * 1000))
-            )
-            source.capture_frame(
-                rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.I420, buffer.tobytes())
-            )
-            counter += 1
-            delay = start + counter / FPS - time.monotonic()
-            await asyncio.sleep(max(0.0, delay))
 
     async def publish_tone(self, frequency: float) -> rtc.LocalTrackPublication:
         source = rtc.AudioSource(SAMPLE_RATE, 1)
@@ -158,20 +129,9 @@ class SdkPeer:
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         )
         self._publishers[publication.sid] = asyncio.ensure_future(
-            self._feed_tone(source, frequency)
+            feed_tone(source, frequency, amplitude=0.3)
         )
         return publication
-
-    async def _feed_tone(self, source: rtc.AudioSource, frequency: float) -> None:
-        samples_per_frame = SAMPLE_RATE // 100
-        phase = 0
-        while True:
-            t = (np.arange(samples_per_frame) + phase) / SAMPLE_RATE
-            pcm = (0.3 * 32767 * np.sin(2 * math.pi * frequency * t)).astype(np.int16)
-            phase += samples_per_frame
-            await source.capture_frame(
-                rtc.AudioFrame(pcm.tobytes(), SAMPLE_RATE, 1, samples_per_frame)
-            )
 
     async def unpublish(self, sid: str) -> None:
         task = self._publishers.pop(sid, None)

@@ -23,7 +23,19 @@ WIDTH, HEIGHT, FPS = 640, 360, 30
 SAMPLE_RATE = 48000
 
 
-async def _feed_video(source: rtc.VideoSource, seed: int) -> None:
+def camera_options() -> rtc.TrackPublishOptions:
+    """A plain 30 fps VP8 camera, as a web client without simulcast sends it."""
+    return rtc.TrackPublishOptions(
+        source=rtc.TrackSource.SOURCE_CAMERA,
+        video_codec=rtc.VideoCodec.VP8,
+        simulcast=False,
+        # The SDK's 360p preset caps the frame rate below 30 fps.
+        video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=800_000),
+    )
+
+
+async def feed_stamped_video(source: rtc.VideoSource, seed: int = 0) -> None:
+    """Feed a moving bar with a frame stamp (counter, capture time) at 30 fps."""
     base = np.zeros((HEIGHT * 3 // 2, WIDTH), np.uint8)
     base[:HEIGHT] = 60 + 40 * seed
     base[HEIGHT:] = 128
@@ -42,12 +54,13 @@ async def _feed_video(source: rtc.VideoSource, seed: int) -> None:
         await asyncio.sleep(max(0.0, start + counter / FPS - time.monotonic()))
 
 
-async def _feed_tone(source: rtc.AudioSource, frequency: float) -> None:
+async def feed_tone(source: rtc.AudioSource, frequency: float, amplitude: float = 0.2) -> None:
+    """Feed a continuous sine tone in 10 ms frames."""
     per_frame = SAMPLE_RATE // 100
     t = np.arange(per_frame) / SAMPLE_RATE
     offset = 0
     while True:
-        pcm = 0.2 * 32767 * np.sin(2 * math.pi * frequency * (t + offset / SAMPLE_RATE))
+        pcm = amplitude * 32767 * np.sin(2 * math.pi * frequency * (t + offset / SAMPLE_RATE))
         offset += per_frame
         await source.capture_frame(
             rtc.AudioFrame(pcm.astype(np.int16).tobytes(), SAMPLE_RATE, 1, per_frame)
@@ -61,21 +74,15 @@ async def run_peer(url: str, token: str, index: int, tasks: list[asyncio.Task[No
     video = rtc.VideoSource(WIDTH, HEIGHT)
     await room.local_participant.publish_track(
         rtc.LocalVideoTrack.create_video_track("camera", video),
-        rtc.TrackPublishOptions(
-            source=rtc.TrackSource.SOURCE_CAMERA,
-            video_codec=rtc.VideoCodec.VP8,
-            simulcast=False,
-            # The SDK's 360p preset caps the frame rate below 30 fps.
-            video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=800_000),
-        ),
+        camera_options(),
     )
     audio = rtc.AudioSource(SAMPLE_RATE, 1)
     await room.local_participant.publish_track(
         rtc.LocalAudioTrack.create_audio_track("microphone", audio),
         rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE),
     )
-    tasks.append(asyncio.create_task(_feed_video(video, index)))
-    tasks.append(asyncio.create_task(_feed_tone(audio, 300.0 + 110 * index)))
+    tasks.append(asyncio.create_task(feed_stamped_video(video, index)))
+    tasks.append(asyncio.create_task(feed_tone(audio, 300.0 + 110 * index)))
     return room
 
 

@@ -7,6 +7,7 @@ so a peer that never closes its streams cannot exhaust memory.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import time
 import uuid
@@ -103,11 +104,28 @@ class IncomingTextStream:
     chunks: dict[int, bytes] = field(default_factory=dict)
     size: int = 0
     last_activity: float = field(default_factory=time.monotonic)
+    # Chunks 0.._next-1 decoded once each, so a growing stream is not decoded
+    # again from its start on every chunk.
+    _next: int = 0
+    _pieces: list[str] = field(default_factory=list)
+    _decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+
+    def add(self, index: int, content: bytes) -> None:
+        self.chunks[index] = content
+        while self._next in self.chunks:
+            self._pieces.append(self._decoder.decode(self.chunks[self._next]))
+            self._next += 1
 
     def text(self) -> str:
-        data = b"".join(self.chunks[i] for i in sorted(self.chunks))
+        if self._next != len(self.chunks):
+            # Chunks came out of order: join what is there, gaps and all.
+            data = b"".join(self.chunks[i] for i in sorted(self.chunks))
+            return data.decode("utf-8", errors="replace")
         # A stream still growing may end inside a character; never fail on it.
-        return data.decode("utf-8", errors="replace")
+        pending = self._decoder.getstate()[0].decode("utf-8", errors="replace")
+        return "".join(self._pieces) + pending
 
 
 @dataclass(frozen=True)
@@ -169,7 +187,7 @@ class TextStreamAssembler:
             )
             del self._open[chunk.stream_id]
             return StreamProgress(stream, done=True, interrupted=True)
-        stream.chunks[chunk.chunk_index] = bytes(chunk.content)
+        stream.add(chunk.chunk_index, bytes(chunk.content))
         stream.last_activity = time.monotonic()
         self._open.move_to_end(chunk.stream_id)
         return StreamProgress(stream, done=False)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiortc import (
@@ -79,13 +78,6 @@ def ice_servers_from_join(join: rtc.JoinResponse) -> list[RTCIceServer]:
     return servers
 
 
-@dataclass
-class _PendingPublish:
-    future: asyncio.Future[models.TrackInfo] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
 class Engine:
     def __init__(self, listener: EngineListener, options: EngineOptions) -> None:
         self._listener = listener
@@ -97,7 +89,7 @@ class Engine:
         self._reliable: RTCDataChannel | None = None
         self._lossy: RTCDataChannel | None = None
         self._mid_to_track: dict[str, str] = {}
-        self._pending_publishes: dict[str, _PendingPublish] = {}
+        self._pending_publishes: dict[str, asyncio.Future[models.TrackInfo]] = {}
         self._sequence = 0
         self._closing = False
         self.failed = False
@@ -186,8 +178,8 @@ class Engine:
             await self._handle_trickle(response.trickle)
         elif kind == "track_published":
             pending = self._pending_publishes.pop(response.track_published.cid, None)
-            if pending is not None and not pending.future.done():
-                pending.future.set_result(response.track_published.track)
+            if pending is not None and not pending.done():
+                pending.set_result(response.track_published.track)
         elif kind == "request_response":
             self._handle_request_response(response.request_response)
         else:
@@ -204,8 +196,8 @@ class Engine:
         )
         if resp.WhichOneof("request") == "add_track":
             pending = self._pending_publishes.pop(resp.add_track.cid, None)
-            if pending is not None and not pending.future.done():
-                pending.future.set_exception(
+            if pending is not None and not pending.done():
+                pending.set_exception(
                     errors.PublishError(resp.message or "the server refused the track")
                 )
 
@@ -300,13 +292,13 @@ class Engine:
         self, track: MediaStreamTrack, request: rtc.AddTrackRequest
     ) -> tuple[models.TrackInfo, RTCRtpTransceiver]:
         assert self.publisher is not None
-        pending = _PendingPublish()
+        pending: asyncio.Future[models.TrackInfo] = asyncio.get_running_loop().create_future()
         self._pending_publishes[request.cid] = pending
         if not await self._signal.send(rtc.SignalRequest(add_track=request)):
             self._pending_publishes.pop(request.cid, None)
             raise errors.NotConnectedError("not connected")
         try:
-            info = await asyncio.wait_for(pending.future, PUBLISH_TIMEOUT_S)
+            info = await asyncio.wait_for(pending, PUBLISH_TIMEOUT_S)
         except TimeoutError as exc:
             self._pending_publishes.pop(request.cid, None)
             raise errors.PublishError("the server did not accept the track in time") from exc
@@ -345,15 +337,10 @@ class Engine:
         """Close everything; send a LeaveRequest first when ``leave`` is set."""
         self._closing = True
         for pending in self._pending_publishes.values():
-            if not pending.future.done():
-                pending.future.cancel()
+            pending.cancel()
         if leave:
             await self._signal.send_leave()
         await self._signal.close()
         for transport in (self.publisher, self.subscriber):
             if transport is not None:
                 await transport.close()
-
-
-def candidate_json(candidate: str, sdp_mid: str, index: int) -> str:
-    return json.dumps({"candidate": candidate, "sdpMid": sdp_mid, "sdpMLineIndex": index})

@@ -7,11 +7,10 @@ that runs the room, in emission order.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -224,7 +223,7 @@ Handler = Callable[[Any], None]
 
 @dataclass
 class EventEmitter:
-    """Synchronous fan-out of events to typed callbacks, plus async iteration."""
+    """Synchronous fan-out of events to typed callbacks."""
 
     _handlers: dict[type[Event], list[Handler]] = field(default_factory=lambda: defaultdict(list))
     _any: list[Handler] = field(default_factory=list)
@@ -255,19 +254,3 @@ class EventEmitter:
             except Exception:
                 # A faulty observer must not break the room for everybody else.
                 log.exception("event handler failed for %s", type(event).__name__)
-
-    async def stream(self, maxsize: int = 10000) -> AsyncIterator[Event]:
-        """Iterate over every event from now on (drops the oldest if not drained)."""
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
-
-        def push(event: Event) -> None:
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(event)
-
-        off = self.on_any(push)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            off()

@@ -8,8 +8,6 @@ which stops aiortc's sender loop cleanly.
 
 from __future__ import annotations
 
-import asyncio
-
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
@@ -20,11 +18,10 @@ class PublishedTrack(MediaStreamTrack):
         self.kind = source.kind
         self.source = source
         self.muted = False
-        self._detached = asyncio.Event()
 
     async def recv(self) -> av.VideoFrame | av.AudioFrame:
         while True:
-            if self._detached.is_set() or self.readyState != "live":
+            if self.readyState != "live":
                 raise MediaStreamError
             frame = await self.source.recv()
             if not self.muted and isinstance(frame, av.VideoFrame | av.AudioFrame):
@@ -32,5 +29,4 @@ class PublishedTrack(MediaStreamTrack):
 
     def detach(self) -> None:
         """End this publication's stream; the source itself is left running."""
-        self._detached.set()
         self.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 
 import av
@@ -30,8 +29,6 @@ class RemoteTrack:
         self._source = source
         self._sinks: list[FrameSink] = []
         self.frames_received = 0
-        self.first_frame_at: float | None = None
-        self.last_frame_at: float | None = None
         self.ended = asyncio.Event()
         self._reader = asyncio.create_task(self._read(), name=f"remote-track-{sid}")
 
@@ -54,10 +51,6 @@ class RemoteTrack:
                 frame = await self._source.recv()
                 if not isinstance(frame, av.VideoFrame | av.AudioFrame):
                     continue  # encoded packets: not from a decoding receiver
-                now = time.monotonic()
-                if self.first_frame_at is None:
-                    self.first_frame_at = now
-                self.last_frame_at = now
                 self.frames_received += 1
                 for sink in tuple(self._sinks):
                     try:

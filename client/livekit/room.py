@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Coroutine, Sequence
@@ -717,12 +716,3 @@ class Room:
                 "lk.transcription_final": "true" if final else "false",
             },
         )
-
-
-def decode_json(payload: bytes) -> dict[str, object] | None:
-    """Parse a JSON object payload; None for anything else."""
-    try:
-        value = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return value if isinstance(value, dict) else None

@@ -40,9 +40,6 @@ CloseHandler = Callable[[str], None]
 class SignalOptions:
     auto_subscribe: bool = True
     adaptive_stream: bool = False
-    #: Set when rejoining after a failure, so the server treats us as a reconnect.
-    reconnect: bool = False
-    participant_sid: str = ""
 
 
 def websocket_base(url: str) -> str:
@@ -81,10 +78,6 @@ def _client_query(token: str, options: SignalOptions) -> str:
         "os": platform.system().lower(),
         "os_version": platform.release(),
     }
-    if options.reconnect:
-        query["reconnect"] = "1"
-        if options.participant_sid:
-            query["sid"] = options.participant_sid
     return urlencode(query)
 
 
@@ -207,7 +200,7 @@ class SignalClient:
             if kind == "join":
                 return response.join
             if kind == "leave":
-                raise _leave_error(response.leave)
+                raise leave_error(response.leave)
             # Anything before the join response is unexpected; keep it for later.
             self._queue.put_nowait(response)
 
@@ -357,7 +350,7 @@ class SignalClient:
         await self._dispose()
 
 
-def _leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
+def leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
     reason = models.DisconnectReason.Name(leave.reason)
     if leave.reason == models.DisconnectReason.DUPLICATE_IDENTITY:
         return errors.DisconnectedError("someone else joined with the same identity")
@@ -371,7 +364,3 @@ def _leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
     if leave.can_reconnect:
         return errors.ServerUnreachableError(f"the server asked to reconnect ({reason})")
     return errors.DisconnectedError(f"the server refused the join ({reason})")
-
-
-def leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
-    return _leave_error(leave)

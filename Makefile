@@ -28,7 +28,7 @@ deps:
 	scripts/install-debian-deps.sh
 
 livekit-server: venv
-	$(VENV_PY) -c 'from client.sandbox.livekit_server import ensure_server_binary; ensure_server_binary()'
+	$(VENV_PY) -c 'from devtools.sandbox.livekit_server import ensure_server_binary; ensure_server_binary()'
 
 test: venv deps livekit-server lint
 	$(VENV_PY) -m pytest -q
@@ -39,7 +39,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 run: venv deps livekit-server
-	$(VENV)/bin/visio-desktop
+	$(VENV_PY) -m devtools.demo
 
 bench: venv deps livekit-server
-	$(VENV_PY) -m client.bench call --participants 4 --seconds 20 --json
+	$(VENV_PY) -m bench call --participants 4 --seconds 20 --json

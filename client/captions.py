@@ -21,6 +21,8 @@ ATTR_SEGMENT_ID = "lk.segment_id"
 ATTR_TRACK_ID = "lk.transcribed_track_id"
 ATTR_FINAL = "lk.transcription_final"
 MAX_SEGMENTS = 300
+#: A caption segment is a sentence or two; each interim update carries all of it.
+MAX_SEGMENT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class Captions:
         self._max = max_segments
         self.segments: OrderedDict[str, CaptionSegment] = OrderedDict()
         self._unsubscribe = [
+            room.listen_text_streams(
+                TRANSCRIPTION_TOPIC, progress=True, max_bytes=MAX_SEGMENT_BYTES
+            ),
             room.events.on(ev.TranscriptionReceived, self._on_packet),
             room.events.on(ev.TextStreamUpdated, self._on_stream),
         ]

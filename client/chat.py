@@ -22,6 +22,8 @@ CHAT_TOPIC = "lk.chat"
 LEGACY_CHAT_TOPIC = "lk-chat-topic"
 MAX_MESSAGES = 1000
 MAX_REMEMBERED_IDS = 5000
+#: Longer messages are dropped whole: a chat line is not a file transfer.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 #: Larger single packets are not delivered reliably through LiveKit; clients that
 #: read only the legacy form never got long messages from web clients either.
 MAX_LEGACY_BYTES = 15000
@@ -57,6 +59,7 @@ class Chat:
         self.messages: deque[ChatMessage] = deque(maxlen=max_messages)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._unsubscribe = [
+            room.listen_text_streams(CHAT_TOPIC, max_bytes=MAX_MESSAGE_BYTES),
             room.events.on(ev.TextStreamUpdated, self._on_stream),
             room.events.on(ev.DataReceived, self._on_data),
             room.events.on(ev.ChatPacketReceived, self._on_chat_packet),

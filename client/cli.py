@@ -1,7 +1,9 @@
 """Command line entry point: ``visio-desktop``.
 
 ``visio-desktop join --url ... --token ... --headless`` joins a room and prints one
-line per event.  With no arguments it runs the local demo meeting and joins it.
+line per event.  The application never needs root: the local demo meeting, which
+runs a server in a private network namespace, is a developer tool
+(``python -m devtools.demo``).
 """
 
 from __future__ import annotations
@@ -137,25 +139,6 @@ async def run_headless(
     return 1 if any(e.error is not None for e in ended) else 0
 
 
-async def run_demo(seconds: float | None) -> int:
-    from client.sandbox.demo import demo_meeting
-
-    print("starting the local demo meeting (livekit-server in a private network namespace)…")
-    async with demo_meeting() as meeting:
-        token = meeting.token("visio-desktop", "Visio Desktop")
-        task = asyncio.create_task(
-            run_headless(
-                meeting.url, token, publish_test_pattern=False, ice_servers_from_server=False
-            )
-        )
-        if seconds is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), seconds)
-            if not task.done():
-                signal.raise_signal(signal.SIGTERM)
-        return await task
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visio-desktop", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -173,8 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="publish a moving test pattern and a 440 Hz tone",
     )
-    demo = sub.add_parser("demo", help="run the local demo meeting and join it")
-    demo.add_argument("--seconds", type=float, default=None, help="leave after this long")
     return parser
 
 
@@ -187,19 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     # aioice/aiortc are chatty at INFO and above about expected network noise.
     logging.getLogger("aioice").setLevel(logging.ERROR)
     if args.command != "join":
-        # Before asyncio starts any thread: the namespace applies to threads born later.
-        from client.sandbox.netns import enter_test_netns
-
-        enter_test_netns()
-    if args.command == "join" and not args.token:
+        build_parser().print_help()
+        return 2
+    if not args.token:
         print("error: no access token: pass --token or set VISIO_DESKTOP_TOKEN", file=sys.stderr)
         return 2
     try:
-        if args.command == "join":
-            return asyncio.run(
-                run_headless(args.url, args.token, publish_test_pattern=args.publish_test_pattern)
-            )
-        return asyncio.run(run_demo(getattr(args, "seconds", None)))
+        return asyncio.run(
+            run_headless(args.url, args.token, publish_test_pattern=args.publish_test_pattern)
+        )
     except KeyboardInterrupt:
         return 130
 

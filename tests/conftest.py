@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 import pytest
 
-from client.sandbox.livekit_server import LiveKitServer, ensure_server_binary
-from client.sandbox.netns import NetnsError, enter_test_netns, in_test_netns
-from client.sandbox.tokens import mint_token
+from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
+from devtools.sandbox.netns import NetnsError, enter_test_netns, in_test_netns
+from devtools.sandbox.tokens import mint_token
 from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from livekit import rtc
 
-from client.bench.sdk_peers import camera_options, feed_stamped_video, feed_tone
 from client.media import frame_stamp
 from client.media.audio_analysis import dominant_frequency
+from devtools.sdk_peers import camera_options, feed_stamped_video, feed_tone
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 SAMPLE_RATE = 48000

@@ -12,7 +12,7 @@ import asyncio
 import pytest
 
 from client.livekit import aiortc_compat
-from client.sandbox.livekit_server import LiveKitServer
+from devtools.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
 from tests.our_client import OurClient, wait_for
 from tests.sdk_peer import SdkPeer

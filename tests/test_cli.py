@@ -11,7 +11,7 @@ import time
 
 from livekit import api
 
-from client.sandbox.livekit_server import LiveKitServer
+from devtools.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
 from tests.our_client import wait_for
 from tests.sdk_peer import SdkPeer

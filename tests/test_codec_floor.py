@@ -7,7 +7,7 @@ import pytest
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
-from client.bench.codec_floor import (
+from bench.codec_floor import (
     CodecFloor,
     OpusEncodePath,
     make_vp8_encoder,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from client.livekit.data_streams import (
     MAX_OPEN_STREAMS,
     MAX_STREAM_BYTES,
     TextStreamAssembler,
+    TopicListener,
     split_utf8,
     text_stream_packets,
 )
@@ -200,32 +202,134 @@ def test_text_stream_packets_of_a_40kb_non_latin_text() -> None:
 # --- assembler ----------------------------------------------------------------------------
 
 
+def listening(
+    *topics: str,
+    progress: bool = True,
+    max_bytes: int = MAX_STREAM_BYTES,
+    clock: Callable[[], float] = time.monotonic,
+) -> TextStreamAssembler:
+    assembler = TextStreamAssembler(clock=clock)
+    for topic in topics:
+        assembler.listen(topic, TopicListener(progress=progress, max_bytes=max_bytes))
+    return assembler
+
+
+def trailer(stream_id: str, sender: str = "alice") -> models.DataPacket:
+    return models.DataPacket(
+        participant_identity=sender,
+        stream_trailer=models.DataStream.Trailer(stream_id=stream_id),
+    )
+
+
 def test_assembler_reassembles_in_order_with_growing_text() -> None:
     text = big_text()
     stream_id, packets = text_stream_packets(text, topic="lk.chat", attributes={"a": "1"})
     packets = with_sender(packets, "alice")
-    assembler = TextStreamAssembler()
+    assembler = listening("lk.chat")
 
     first = assembler.handle(packets[0])
-    assert first is not None and not first.done and first.stream.text() == ""
+    assert first is not None and not first.done and first.text == ""
     assert assembler.open_streams == 1
     seen = ""
     for packet in packets[1:-1]:
         progress = assembler.handle(packet)
         assert progress is not None and not progress.done
-        grown = progress.stream.text()
+        grown = progress.text
         assert grown.startswith(seen) and len(grown) > len(seen)
         assert text.startswith(grown)  # chunks end on character boundaries
         seen = grown
     last = assembler.handle(packets[-1])
     assert last is not None and last.done and not last.interrupted
-    assert last.stream.text() == text
+    assert last.text == text
     assert last.stream.stream_id == stream_id
     assert last.stream.sender_identity == "alice"
     assert last.stream.topic == "lk.chat"
     assert last.stream.attributes == {"a": "1"}
     assert last.stream.total_length == len(text.encode())
     assert assembler.open_streams == 0
+
+
+def test_without_progress_only_the_end_is_reported() -> None:
+    text = big_text()
+    _, packets = text_stream_packets(text, topic="lk.chat")
+    assembler = listening("lk.chat", progress=False)
+    results = [assembler.handle(p) for p in with_sender(packets, "alice")]
+    assert results[:-1] == [None] * (len(packets) - 1)
+    last = results[-1]
+    assert last is not None and last.done and last.text == text
+
+
+def test_assembly_is_linear_in_the_stream_size() -> None:
+    """Each chunk is decoded once and the text joined once: count the characters joined."""
+    joined = 0
+
+    class CountingStream(ds.IncomingTextStream):
+        def text(self) -> str:
+            nonlocal joined
+            result = super().text()
+            joined += len(result)
+            return result
+
+    text = "x" * (4 * 1024 * 1024 - 10)
+    _, packets = text_stream_packets(text, topic="lk.chat")
+    # 1 KB chunks, as the slow case that blocked the loop.
+    data = text.encode()
+    header, trailer_packet = packets[0], packets[-1]
+    chunks = [
+        models.DataPacket(
+            stream_chunk=models.DataStream.Chunk(
+                stream_id=header.stream_header.stream_id, chunk_index=i, content=data[o : o + 1024]
+            )
+        )
+        for i, o in enumerate(range(0, len(data), 1024))
+    ]
+    assembler = listening("lk.chat", progress=False)
+    original = ds.IncomingTextStream
+    ds.IncomingTextStream = CountingStream  # type: ignore[misc]
+    try:
+        results = [assembler.handle(p) for p in with_sender([header, *chunks, trailer_packet], "a")]
+    finally:
+        ds.IncomingTextStream = original  # type: ignore[misc]
+    final = results[-1]
+    assert final is not None and final.text == text
+    assert joined == len(text)  # one join of the whole text, at the end
+
+
+def test_topics_nobody_listens_to_are_dropped_at_the_header() -> None:
+    _, packets = text_stream_packets("hello", topic="game.state")
+    assembler = listening("lk.chat")
+    assert [assembler.handle(p) for p in with_sender(packets, "alice")] == [None] * len(packets)
+    assert assembler.open_streams == 0
+
+
+def test_stopping_to_listen_drops_new_streams() -> None:
+    assembler = TextStreamAssembler()
+    stop = assembler.listen("lk.chat")
+    _, packets = text_stream_packets("one", topic="lk.chat")
+    assert assembler.handle(with_sender(packets, "a")[-1]) is None  # no header yet: unknown
+    stop()
+    assert assembler.handle(with_sender(packets, "a")[0]) is None
+    assert assembler.open_streams == 0
+
+
+def test_chunks_and_trailers_from_another_sender_are_ignored() -> None:
+    stream_id, packets = text_stream_packets("Bonjour", topic="lk.chat")
+    assembler = listening("lk.chat", progress=False)
+    assert assembler.handle(with_sender(packets, "alice")[0]) is None
+    forged = models.DataPacket(
+        participant_identity="mallory",
+        stream_chunk=models.DataStream.Chunk(stream_id=stream_id, chunk_index=0, content=b"pwned"),
+    )
+    assert assembler.handle(forged) is None
+    assert assembler.handle(trailer(stream_id, "mallory")) is None
+    assert assembler.open_streams == 1
+    # A second header under the same id cannot take the stream over either.
+    hijack = with_sender(packets, "mallory")[0]
+    assert assembler.handle(hijack) is None
+    for packet in with_sender(packets, "alice")[1:]:
+        result = assembler.handle(packet)
+    assert result is not None and result.text == "Bonjour"
+    assert result.stream.sender_identity == "alice"
 
 
 def test_assembler_reassembles_out_of_order_chunks() -> None:
@@ -236,123 +340,137 @@ def test_assembler_reassembles_out_of_order_chunks() -> None:
         packets = with_sender(packets, "bob")
         chunks = packets[1:-1]
         rng.shuffle(chunks)
-        assembler = TextStreamAssembler()
+        assembler = listening("lk.chat")
         for packet in [packets[0], *chunks]:
             progress = assembler.handle(packet)
             assert progress is not None and not progress.done
         final = assembler.handle(packets[-1])
         assert final is not None and final.done and not final.interrupted
-        assert final.stream.text() == text
+        assert final.text == text
+
+
+def test_duplicate_chunks_are_counted_once() -> None:
+    _, packets = text_stream_packets("abc", topic="t")
+    packets = with_sender(packets, "a")
+    assembler = listening("t")
+    for packet in [packets[0], packets[1], packets[1], packets[2]]:
+        assembler.handle(packet)
+    # packets[2] is the trailer
+    assert assembler.open_streams == 0
 
 
 def test_interleaved_streams_do_not_mix() -> None:
     id_a, packets_a = text_stream_packets("A" * 40_000, topic="t")
     id_b, packets_b = text_stream_packets("ب" * 20_000, topic="t")
-    assembler = TextStreamAssembler()
+    packets_a, packets_b = with_sender(packets_a, "a"), with_sender(packets_b, "b")
+    assembler = listening("t")
     results = {}
     for a, b in zip(packets_a, packets_b, strict=False):
         for packet in (a, b):
             progress = assembler.handle(packet)
             if progress is not None and progress.done:
-                results[progress.stream.stream_id] = progress.stream.text()
+                results[progress.stream.stream_id] = progress.text
     for packet in packets_a[len(packets_b) :]:
         progress = assembler.handle(packet)
         if progress is not None and progress.done:
-            results[progress.stream.stream_id] = progress.stream.text()
+            results[progress.stream.stream_id] = progress.text
     assert results == {id_a: "A" * 40_000, id_b: "ب" * 20_000}
 
 
-def test_stream_over_max_bytes_is_dropped_and_reported_interrupted() -> None:
-    stream_id = "too-big"
-    assembler = TextStreamAssembler()
-    header = models.DataPacket(
-        participant_identity="mallory",
-        stream_header=models.DataStream.Header(
-            stream_id=stream_id,
-            topic="lk.chat",
-            text_header=models.DataStream.TextHeader(),
-        ),
-    )
-    assert assembler.handle(header) is not None
-    content = b"a" * MAX_CHUNK_BYTES
-    n_needed = MAX_STREAM_BYTES // MAX_CHUNK_BYTES + 1
-    last = None
-    for index in range(n_needed):
-        chunk = models.DataPacket(
-            stream_chunk=models.DataStream.Chunk(
-                stream_id=stream_id, chunk_index=index, content=content
-            )
-        )
-        last = assembler.handle(chunk)
-        assert last is not None
-        if index < n_needed - 1:
-            assert not last.done and not last.interrupted
-    assert last is not None and last.done and last.interrupted
-    assert assembler.open_streams == 0
-    # The stream is forgotten: later chunks and the trailer are ignored.
-    late = models.DataPacket(
-        stream_chunk=models.DataStream.Chunk(stream_id=stream_id, chunk_index=999, content=b"x")
-    )
-    assert assembler.handle(late) is None
-    trailer = models.DataPacket(stream_trailer=models.DataStream.Trailer(stream_id=stream_id))
-    assert assembler.handle(trailer) is None
-
-
-def _header(stream_id: str, **kwargs: object) -> models.DataPacket:
+def _header(
+    stream_id: str, sender: str = "alice", topic: str = "t", **kwargs: object
+) -> models.DataPacket:
     return models.DataPacket(
-        participant_identity="alice",
+        participant_identity=sender,
         stream_header=models.DataStream.Header(
             stream_id=stream_id,
-            topic="t",
+            topic=topic,
             text_header=models.DataStream.TextHeader(),
             **kwargs,  # type: ignore[arg-type]
         ),
     )
 
 
-def _chunk(stream_id: str, content: bytes = b"x", index: int = 0) -> models.DataPacket:
+def _chunk(
+    stream_id: str, content: bytes = b"x", index: int = 0, sender: str = "alice"
+) -> models.DataPacket:
     return models.DataPacket(
+        participant_identity=sender,
         stream_chunk=models.DataStream.Chunk(
             stream_id=stream_id, chunk_index=index, content=content
-        )
+        ),
     )
 
 
+def test_stream_over_max_bytes_is_dropped_with_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stream_id = "too-big"
+    assembler = listening("lk.chat", max_bytes=100_000)
+    assert assembler.handle(_header(stream_id, topic="lk.chat")) is not None
+    content = b"a" * MAX_CHUNK_BYTES
+    n_needed = 100_000 // MAX_CHUNK_BYTES + 1
+    last = None
+    with caplog.at_level("WARNING"):
+        for index in range(n_needed + 20):
+            last = assembler.handle(_chunk(stream_id, content, index)) or last
+        assert assembler.handle(trailer(stream_id)) is None
+    assert last is not None and last.done and last.interrupted
+    assert assembler.open_streams == 0
+    assert assembler.dropped_streams == 1
+    assert len([r for r in caplog.records if "too-big" in r.getMessage()]) == 1
+    # Its id cannot be reopened.
+    assert assembler.handle(_header(stream_id, topic="lk.chat")) is None
+
+
+def test_stream_announcing_too_many_bytes_is_dropped_at_the_header() -> None:
+    assembler = listening("t", max_bytes=1000)
+    assert assembler.handle(_header("huge", total_length=1001)) is None
+    assert assembler.handle(_chunk("huge")) is None
+    assert assembler.open_streams == 0 and assembler.dropped_streams == 1
+
+
+def test_open_streams_per_sender_are_capped() -> None:
+    assembler = listening("t")
+    for i in range(ds.MAX_OPEN_STREAMS_PER_SENDER + 5):
+        assembler.handle(_header(f"m{i}", sender="mallory"))
+    assert assembler.open_streams == ds.MAX_OPEN_STREAMS_PER_SENDER
+    # Others can still open theirs, and keep them.
+    assert assembler.handle(_header("mine", sender="alice")) is not None
+    for i in range(50):
+        assembler.handle(_header(f"n{i}", sender="mallory"))
+    assert assembler.handle(_chunk("mine")) is not None
+
+
 def test_too_many_open_streams_evicts_the_oldest() -> None:
-    assembler = TextStreamAssembler()
-    for i in range(MAX_OPEN_STREAMS + 1):
-        assert assembler.handle(_header(f"s{i}")) is not None
+    assembler = listening("t")
+    senders = [f"p{i}" for i in range(MAX_OPEN_STREAMS + 1)]
+    for i, sender in enumerate(senders):
+        assert assembler.handle(_header(f"s{i}", sender=sender)) is not None
         assert assembler.open_streams == min(i + 1, MAX_OPEN_STREAMS)
-    assert assembler.open_streams == MAX_OPEN_STREAMS
-    assert assembler.handle(_chunk("s0")) is None  # evicted
-    progress = assembler.handle(_chunk("s1"))
-    assert progress is not None and progress.stream.text() == "x"
-    newest = assembler.handle(_chunk(f"s{MAX_OPEN_STREAMS}"))
-    assert newest is not None
-    # Hundreds more never grow the table.
+    assert assembler.handle(_chunk("s0", sender="p0")) is None  # evicted
+    progress = assembler.handle(_chunk("s1", sender="p1"))
+    assert progress is not None and progress.text == "x"
     for i in range(500):
-        assembler.handle(_header(f"flood{i}"))
+        assembler.handle(_header(f"flood{i}", sender=f"f{i}"))
     assert assembler.open_streams == MAX_OPEN_STREAMS
 
 
 def test_unknown_stream_chunks_and_trailers_are_ignored() -> None:
-    assembler = TextStreamAssembler()
+    assembler = listening("t")
     assert assembler.handle(_chunk("nope", b"hello")) is None
-    trailer = models.DataPacket(stream_trailer=models.DataStream.Trailer(stream_id="nope"))
-    assert assembler.handle(trailer) is None
+    assert assembler.handle(trailer("nope")) is None
     assert assembler.open_streams == 0
     # A chunk arriving before its header is not retroactively kept.
     assert assembler.handle(_chunk("late", b"early")) is None
     assert assembler.handle(_header("late")) is not None
     assert assembler.handle(_chunk("late", b"B", 1)) is not None
-    done = assembler.handle(
-        models.DataPacket(stream_trailer=models.DataStream.Trailer(stream_id="late"))
-    )
-    assert done is not None and done.stream.text() == "B"
+    done = assembler.handle(trailer("late"))
+    assert done is not None and done.text == "B"
 
 
 def test_encrypted_or_byte_streams_are_ignored() -> None:
-    assembler = TextStreamAssembler()
+    assembler = listening("t", "files")
     assert assembler.handle(_header("enc", encryption_type=models.Encryption.GCM)) is None
     assert assembler.handle(_chunk("enc", b"ciphertext")) is None
     assert assembler.open_streams == 0
@@ -370,33 +488,51 @@ def test_encrypted_or_byte_streams_are_ignored() -> None:
     # An encrypted chunk (with an IV) of a clear stream is not mixed into its text.
     assert assembler.handle(_header("clear")) is not None
     encrypted_chunk = models.DataPacket(
+        participant_identity="alice",
         stream_chunk=models.DataStream.Chunk(
             stream_id="clear", chunk_index=0, content=b"\x8f\x00garbage", iv=b"0123456789ab"
-        )
+        ),
     )
     assert assembler.handle(encrypted_chunk) is None
     assert assembler.handle(_chunk("clear", b"ok", 1)) is not None
-    trailer = models.DataPacket(stream_trailer=models.DataStream.Trailer(stream_id="clear"))
-    done = assembler.handle(trailer)
-    assert done is not None and done.stream.text() == "ok"
+    done = assembler.handle(trailer("clear"))
+    assert done is not None and done.text == "ok"
 
 
-def test_idle_stream_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ds, "STREAM_IDLE_TIMEOUT_S", 0.1)
-    assembler = TextStreamAssembler()
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_idle_stream_expires() -> None:
+    clock = FakeClock()
+    assembler = listening("t", clock=clock)
     assert assembler.handle(_header("idle")) is not None
-    time.sleep(0.2)
+    clock.now += ds.STREAM_IDLE_TIMEOUT_S + 1
     assert assembler.handle(_chunk("idle")) is None
     assert assembler.open_streams == 0
 
 
-def test_idle_stream_behind_an_active_one_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ds, "STREAM_IDLE_TIMEOUT_S", 0.2)
-    assembler = TextStreamAssembler()
+def test_idle_stream_behind_an_active_one_expires() -> None:
+    clock = FakeClock()
+    assembler = listening("t", clock=clock)
     assert assembler.handle(_header("active")) is not None
     assert assembler.handle(_header("idle")) is not None
-    time.sleep(0.15)
+    clock.now += ds.STREAM_IDLE_TIMEOUT_S * 0.75
     assert assembler.handle(_chunk("active", b"a", 0)) is not None
-    time.sleep(0.15)
-    # "idle" has had no activity for 0.3 s > 0.2 s; "active" only 0.15 s.
+    clock.now += ds.STREAM_IDLE_TIMEOUT_S * 0.75
     assert assembler.handle(_chunk("idle", b"i", 0)) is None
+    assert assembler.handle(_chunk("active", b"b", 1)) is not None
+
+
+def test_a_stream_kept_alive_forever_is_closed_at_its_lifetime() -> None:
+    clock = FakeClock()
+    assembler = listening("t", clock=clock)
+    assembler.handle(_header("slow"))
+    for index in range(int(ds.STREAM_MAX_LIFETIME_S // 10) + 2):
+        clock.now += 10
+        assembler.handle(_chunk("slow", b"x", index))
+    assert assembler.open_streams == 0

@@ -7,7 +7,7 @@ import json
 
 from livekit import rtc
 
-from client.sandbox.livekit_server import LiveKitServer
+from devtools.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
 from tests.our_client import OurClient, until_data_flows, wait_for
 from tests.sdk_peer import SdkPeer

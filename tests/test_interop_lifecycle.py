@@ -10,7 +10,7 @@ from aiortc import rtcrtpsender
 from livekit import api
 
 from client.livekit import events as ev
-from client.sandbox.livekit_server import LiveKitServer
+from devtools.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
 from tests.our_client import OurClient, wait_for
 from tests.sdk_peer import SdkPeer

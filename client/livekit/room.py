@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,12 @@ from livekit.protocol import models, rtc
 
 from client.livekit import errors
 from client.livekit import events as ev
-from client.livekit.data_streams import TextStreamAssembler, text_stream_packets
+from client.livekit.data_streams import (
+    MAX_STREAM_BYTES,
+    TextStreamAssembler,
+    TopicListener,
+    text_stream_packets,
+)
 from client.livekit.engine import Engine, EngineOptions
 from client.livekit.participant import (
     LocalParticipant,
@@ -386,7 +391,7 @@ class Room:
                 ev.TextStreamUpdated(
                     stream_id=stream.stream_id,
                     topic=stream.topic,
-                    text=stream.text(),
+                    text=progress.text,
                     attributes=dict(stream.attributes),
                     sender_identity=stream.sender_identity,
                     participant=self.remote_participants.get(stream.sender_identity),
@@ -629,6 +634,17 @@ class Room:
             await self.set_muted(publication, muted)
 
     # --- data --------------------------------------------------------------------
+
+    def listen_text_streams(
+        self, topic: str, *, progress: bool = False, max_bytes: int = MAX_STREAM_BYTES
+    ) -> Callable[[], None]:
+        """Accept text streams on ``topic`` (others are dropped at their header).
+
+        With ``progress``, a TextStreamUpdated is emitted for every chunk (keep
+        ``max_bytes`` small then: each update carries the whole text so far);
+        otherwise only when the stream ends.  Returns a function that stops it.
+        """
+        return self._assembler.listen(topic, TopicListener(progress=progress, max_bytes=max_bytes))
 
     async def publish_data(
         self,

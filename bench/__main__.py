@@ -1,15 +1,15 @@
-"""``python -m client.bench call --participants 4 --seconds 20 [--json]``."""
+"""``python -m bench call --participants 4 --seconds 20 [--json]``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from client.bench.call import main_call
+from bench.call import main_call
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m client.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="command", required=True)
     call = sub.add_parser("call", help="a call on a local server, with CPU against the codec floor")
     call.add_argument("--participants", type=int, default=4)

@@ -1,14 +1,18 @@
 """A local demo meeting: a real livekit-server in a private network namespace and
 a demo participant (our own core) that publishes a moving pattern, a tone, chat
-messages and captions.  ``visio-desktop`` with nothing configured runs it, so a
-newcomer sees the whole client work without a server of their own.
+messages and captions.  ``make run`` (``python -m devtools.demo``) runs it with our
+client joined, so a newcomer sees the whole client work without a server of their own.
+It needs root: it creates the network namespace.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,8 +20,8 @@ from client.chat import Chat
 from client.livekit.participant import TrackSource
 from client.livekit.room import Room, RoomOptions
 from client.media.test_sources import TestPatternTrack, ToneTrack
-from client.sandbox.livekit_server import LiveKitServer
-from client.sandbox.tokens import mint_token
+from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.sandbox.tokens import mint_token
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +84,8 @@ async def run_demo_participant(meeting: DemoMeeting, stop: asyncio.Event) -> Non
 @contextlib.asynccontextmanager
 async def demo_meeting() -> AsyncIterator[DemoMeeting]:
     """Start the sandbox server (in its own network namespace) and a demo participant."""
-    from client.sandbox.livekit_server import ensure_server_binary
-    from client.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import ensure_server_binary
+    from devtools.sandbox.netns import enter_test_netns
 
     enter_test_netns()
     await asyncio.to_thread(ensure_server_binary)
@@ -97,3 +101,47 @@ async def demo_meeting() -> AsyncIterator[DemoMeeting]:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(participant, 10)
         await asyncio.to_thread(server.stop)
+
+
+async def run_demo(seconds: float | None) -> int:
+    """The demo meeting with our client joined to it, printing events."""
+    from client.cli import run_headless
+
+    print("starting the local demo meeting (livekit-server in a private network namespace)…")
+    async with demo_meeting() as meeting:
+        token = meeting.token("visio-desktop", "Visio Desktop")
+        task = asyncio.create_task(
+            run_headless(
+                meeting.url, token, publish_test_pattern=False, ice_servers_from_server=False
+            )
+        )
+        if seconds is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), seconds)
+            if not task.done():
+                signal.raise_signal(signal.SIGTERM)
+        return await task
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=None, help="leave after this long")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aioice").setLevel(logging.ERROR)
+    # Before asyncio starts any thread: the namespace applies to threads born later.
+    from devtools.sandbox.netns import enter_test_netns
+
+    enter_test_netns()
+    try:
+        return asyncio.run(run_demo(args.seconds))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

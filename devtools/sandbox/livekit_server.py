@@ -3,7 +3,7 @@
 The server is the upstream Go binary at a pinned version, built once with `go install`
 into the user's cache. Each `LiveKitServer` gets a generated config file and a log file
 in a private temporary directory, and is meant to run inside the test network namespace
-(see `client.sandbox.netns`) so that ICE only ever sees sandbox addresses.
+(see `devtools.sandbox.netns`) so that ICE only ever sees sandbox addresses.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from client.sandbox.netns import (
+from devtools.sandbox.netns import (
     HOST_IP,
     enter_test_netns,
     in_test_netns,
     sandbox_netns_name,
 )
-from client.sandbox.netns import PREFIX_LEN as NETNS_PREFIX_LEN
+from devtools.sandbox.netns import PREFIX_LEN as NETNS_PREFIX_LEN
 
 __all__ = [
     "DEFAULT_HTTP_PORT",
@@ -167,7 +167,7 @@ class LiveKitServer:
                 # Outside the sandbox the server would gather candidates (and listen
                 # for ICE/TCP) on the machine's real interfaces: refuse to guess.
                 raise LiveKitServerError(
-                    "call client.sandbox.netns.enter_test_netns() before creating a "
+                    "call devtools.sandbox.netns.enter_test_netns() before creating a "
                     "LiveKitServer, or pass host_ip explicitly"
                 )
             host_ip = HOST_IP

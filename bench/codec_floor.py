@@ -411,7 +411,7 @@ def measure_codec_floor_isolated(
     command = [
         sys.executable,
         "-m",
-        "client.bench.codec_floor",
+        "bench.codec_floor",
         "--json",
         f"--publish={publish_streams}",
         f"--receive={receive_streams}",
@@ -456,7 +456,7 @@ def _describe(floor: CodecFloor) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m client.bench.codec_floor",
+        prog="python -m bench.codec_floor",
         description="Measure the CPU the codecs alone need for a call.",
     )
     parser.add_argument("--publish", type=int, default=1, help="published streams")

@@ -3,7 +3,7 @@
 They use the official LiveKit SDK (a test dependency) so that the benchmark's
 figures are those of our client receiving what a real client sends: each peer
 publishes stamped 640x360@30 VP8 video and a tone.  Usage (internal):
-``python -m client.bench.sdk_peers URL TOKEN [TOKEN ...]``.
+``python -m devtools.sdk_peers URL TOKEN [TOKEN ...]``.
 """
 
 from __future__ import annotations

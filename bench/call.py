@@ -25,15 +25,15 @@ from dataclasses import asdict, dataclass, field
 
 import av
 
-from client.bench.codec_floor import measure_codec_floor_isolated
+from bench.codec_floor import measure_codec_floor_isolated
 from client.livekit import events as ev
 from client.livekit.participant import TrackSource
 from client.livekit.remote_track import RemoteTrack
 from client.livekit.room import Room, RoomOptions
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.media.video_analysis import read_stamp
-from client.sandbox.livekit_server import LiveKitServer, ensure_server_binary
-from client.sandbox.tokens import mint_token
+from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
+from devtools.sandbox.tokens import mint_token
 
 ROOM = "bench"
 WARMUP_S = 3.0
@@ -139,7 +139,7 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
             [
                 sys.executable,
                 "-m",
-                "client.bench.sdk_peers",
+                "devtools.sdk_peers",
                 server.ws_url,
                 *[token(f"peer-{i}") for i in range(remote_count)],
             ],
@@ -246,7 +246,7 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
 
 
 def main_call(participants: int, seconds: float, as_json: bool) -> int:
-    from client.sandbox.netns import enter_test_netns
+    from devtools.sandbox.netns import enter_test_netns
 
     if participants < 2:
         print("a call needs at least 2 participants", file=sys.stderr)

@@ -8,9 +8,11 @@ import pytest
 from aiohttp import web
 from livekit.protocol import models, rtc
 
+from client.livekit import errors
 from client.livekit import events as ev
 from client.livekit.pc_transport import parse_candidate_init
 from client.livekit.room import Room, RoomOptions
+from client.livekit.signal_messages import route_signal
 from tests.test_signal_client import StartServer
 from tests.test_signal_client import start_server as start_server
 
@@ -49,6 +51,13 @@ def info(
     )
 
 
+class Unexpected:
+    """A transport side for room-only messages: any call is a routing error."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"room message routed to the transport: {name}")
+
+
 class Recorder:
     def __init__(self, room: Room) -> None:
         self.events: list[ev.Event] = []
@@ -79,7 +88,7 @@ def test_join_update_mute_unpublish_leave_emit_events_in_order() -> None:
     rec = Recorder(room)
     mic, cam = track("TR_mic"), track("TR_cam", video=True)
 
-    room._update_participant(info(tracks=(mic, cam)))
+    room.reconciler.update(info(tracks=(mic, cam)))
     assert [describe(e) for e in rec.take()] == [
         ("ParticipantConnected", "alice", "PA_1"),
         ("TrackPublished", "alice", "TR_mic"),
@@ -92,7 +101,7 @@ def test_join_update_mute_unpublish_leave_emit_events_in_order() -> None:
     found = room.publication_by_track_sid("TR_mic")
     assert found is not None and found[0] is alice
 
-    room._update_participant(info(name="Alice B.", tracks=(mic, cam), version=2))
+    room.reconciler.update(info(name="Alice B.", tracks=(mic, cam), version=2))
     events = rec.take()
     assert [describe(e) for e in events] == [("ParticipantUpdated", "alice", "name")]
     updated = events[0]
@@ -100,24 +109,24 @@ def test_join_update_mute_unpublish_leave_emit_events_in_order() -> None:
     assert updated.changed == frozenset({"name"})
     assert updated.participant is alice and alice.name == "Alice B."
 
-    room._update_participant(
+    room.reconciler.update(
         info(name="Alice B.", tracks=(track("TR_mic", muted=True), cam), version=3)
     )
     assert [describe(e) for e in rec.take()] == [("TrackMuted", "alice", "TR_mic")]
     assert alice.track_publications["TR_mic"].muted
 
-    room._update_participant(info(name="Alice B.", tracks=(mic, cam), version=4))
+    room.reconciler.update(info(name="Alice B.", tracks=(mic, cam), version=4))
     assert [describe(e) for e in rec.take()] == [("TrackUnmuted", "alice", "TR_mic")]
 
-    room._update_participant(info(name="Alice B.", tracks=(mic,), version=5))
+    room.reconciler.update(info(name="Alice B.", tracks=(mic,), version=5))
     assert [describe(e) for e in rec.take()] == [("TrackUnpublished", "alice", "TR_cam")]
     assert room.publication_by_track_sid("TR_cam") is None
 
     # The same state again: nothing to report.
-    room._update_participant(info(name="Alice B.", tracks=(mic,), version=6))
+    room.reconciler.update(info(name="Alice B.", tracks=(mic,), version=6))
     assert rec.take() == []
 
-    room._update_participant(info(name="Alice B.", tracks=(mic,), state=DISCONNECTED, version=7))
+    room.reconciler.update(info(name="Alice B.", tracks=(mic,), state=DISCONNECTED, version=7))
     events = rec.take()
     assert [describe(e) for e in events] == [
         ("TrackUnpublished", "alice", "TR_mic"),
@@ -129,17 +138,17 @@ def test_join_update_mute_unpublish_leave_emit_events_in_order() -> None:
 
 def test_metadata_change_reports_only_metadata() -> None:
     room = Room()
-    room._update_participant(info())
+    room.reconciler.update(info())
     rec = Recorder(room)
-    room._update_participant(info(metadata='{"hand": true}'))
+    room.reconciler.update(info(metadata='{"hand": true}'))
     assert [describe(e) for e in rec.take()] == [("ParticipantUpdated", "alice", "metadata")]
 
 
 def test_stale_disconnect_does_not_remove_newer_session() -> None:
     room = Room()
-    room._update_participant(info(sid="PA_2", tracks=(track("TR_new"),)))
+    room.reconciler.update(info(sid="PA_2", tracks=(track("TR_new"),)))
     rec = Recorder(room)
-    room._update_participant(info(sid="PA_1", state=DISCONNECTED))
+    room.reconciler.update(info(sid="PA_1", state=DISCONNECTED))
     assert rec.take() == []
     assert room.remote_participants["alice"].sid == "PA_2"
     assert set(room.remote_participants["alice"].track_publications) == {"TR_new"}
@@ -148,17 +157,17 @@ def test_stale_disconnect_does_not_remove_newer_session() -> None:
 def test_disconnect_of_unknown_participant_is_ignored() -> None:
     room = Room()
     rec = Recorder(room)
-    room._update_participant(info(identity="ghost", state=DISCONNECTED))
+    room.reconciler.update(info(identity="ghost", state=DISCONNECTED))
     assert rec.take() == [] and room.remote_participants == {}
 
 
 def test_rejoin_with_new_sid_replaces_the_participant() -> None:
     room = Room()
-    room._update_participant(info(sid="PA_1", tracks=(track("TR_old"),)))
+    room.reconciler.update(info(sid="PA_1", tracks=(track("TR_old"),)))
     old = room.remote_participants["alice"]
     rec = Recorder(room)
 
-    room._update_participant(info(sid="PA_2", tracks=(track("TR_new"),)))
+    room.reconciler.update(info(sid="PA_2", tracks=(track("TR_new"),)))
     events = rec.take()
     assert [describe(e) for e in events] == [
         ("TrackUnpublished", "alice", "TR_old"),
@@ -174,7 +183,7 @@ def test_rejoin_with_new_sid_replaces_the_participant() -> None:
     assert room.publication_by_track_sid("TR_old") is None
 
     # The old session's late DISCONNECTED no longer matters.
-    room._update_participant(info(sid="PA_1", state=DISCONNECTED))
+    room.reconciler.update(info(sid="PA_1", state=DISCONNECTED))
     assert rec.take() == []
     assert room.remote_participants["alice"] is new
 
@@ -184,7 +193,7 @@ def test_local_participant_updates_are_not_remote() -> None:
     room.local_participant.identity = "me"
     room.local_participant.sid = "PA_me"
     rec = Recorder(room)
-    room._update_participant(info(identity="me", sid="PA_me", name="Me"))
+    room.reconciler.update(info(identity="me", sid="PA_me", name="Me"))
     assert room.remote_participants == {}
     events = rec.take()
     assert [describe(e) for e in events] == [("ParticipantUpdated", "me", "name")]
@@ -194,12 +203,14 @@ def test_local_participant_updates_are_not_remote() -> None:
 async def test_signal_update_message_drives_the_same_model() -> None:
     room = Room()
     rec = Recorder(room)
-    await room.on_signal(
+    await route_signal(
         rtc.SignalResponse(
             update=rtc.ParticipantUpdate(
                 participants=[info("bob", "PA_b", name="Bob"), info("carol", "PA_c")]
             )
-        )
+        ),
+        Unexpected(),
+        room,
     )
     assert [describe(e) for e in rec.take()] == [
         ("ParticipantConnected", "bob", "PA_b"),
@@ -236,13 +247,48 @@ async def test_updates_right_behind_the_join_are_not_undone(
     room = Room(RoomOptions(ice_servers=[]))
     seen: list[str] = []
     room.events.on(ev.ParticipantDisconnected, lambda e: seen.append(e.participant.identity))
-    await room.connect(url, "token")
+    # This server speaks signaling only: the join stays pending on the media
+    # connection, while the model already holds the snapshot and the update.
+    connecting = asyncio.ensure_future(room.connect(url, "token"))
     try:
         await asyncio.sleep(0.3)
         assert set(room.remote_participants) == {"alice", "bob"}
         assert seen == []
     finally:
-        await room.disconnect()
+        connecting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await connecting
+
+
+async def test_a_failed_join_removes_whoever_it_announced(start_server: StartServer) -> None:
+    """If the join fails after its snapshot, each announced participant leaves with an
+    event, so a UI keeps no ghost tile."""
+    join = rtc.SignalResponse(
+        join=rtc.JoinResponse(
+            room=models.Room(sid="RM_1", name="room"),
+            participant=models.ParticipantInfo(sid="PA_me", identity="me"),
+            other_participants=[info("alice", "PA_a")],
+        )
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_bytes(join.SerializeToString())
+        await asyncio.sleep(0.2)
+        await ws.close()  # the session dies while the media connection is pending
+        return ws
+
+    url = await start_server(handler)
+    room = Room(RoomOptions(ice_servers=[]))
+    rec = Recorder(room)
+    with pytest.raises(errors.MediaConnectionError):
+        await room.connect(url, "token")
+    kinds = [describe(e) for e in rec.take()]
+    assert ("ParticipantConnected", "alice", "PA_a") in kinds
+    assert ("ParticipantDisconnected", "alice", "PA_a") in kinds
+    assert room.remote_participants == {}
+    assert room.state == ev.ConnectionState.DISCONNECTED
 
 
 # --- ICE candidates -----------------------------------------------------------------------

@@ -356,14 +356,92 @@ async def test_refused_handshake_is_classified(
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("http://h:7880/", "ws://h:7880"),
+        ("http://127.0.0.1:7880/", "ws://127.0.0.1:7880"),
         ("https://x", "wss://x"),
         ("wss://meet.example.org/lk/", "wss://meet.example.org/lk"),
-        ("  WS://h:7880  ", "ws://h:7880"),
+        ("  WS://localhost:7880  ", "ws://localhost:7880"),
+        ("ws://10.77.0.2:7880", "ws://10.77.0.2:7880"),
+        ("ws://[::1]:7880", "ws://[::1]:7880"),
+        ("http://192.168.1.20", "ws://192.168.1.20"),
     ],
 )
 def test_websocket_base_normalises(url: str, expected: str) -> None:
     assert websocket_base(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://meet.example.org",
+        "ws://meet.example.org:7880",
+        "ws://8.8.8.8",
+        "http://[2001:4860::8888]",
+        "ws://localhost.example.org",
+        "ws://127.0.0.1.nip.io",
+    ],
+)
+def test_plain_transport_to_a_public_host_is_refused(url: str) -> None:
+    with pytest.raises(errors.InsecureTransportError) as info:
+        websocket_base(url)
+    assert info.value.permanent
+    assert "wss://" in str(info.value)
+
+
+async def test_a_frame_over_the_size_cap_ends_the_connection(start_server: StartServer) -> None:
+    """A server sending an oversized frame is cut off, not buffered."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_bytes(join_bytes(ping_interval=30, ping_timeout=60))
+        big = rtc.SignalResponse(refresh_token="x" * (sc.MAX_FRAME_BYTES + 10))
+        await ws.send_bytes(big.SerializeToString())
+        async for _ in ws:
+            pass
+        return ws
+
+    url = await start_server(handler)
+    recorder = Recorder()
+    client = SignalClient(recorder.on_message, recorder.on_close)
+    await client.join(url, TOKEN)
+    try:
+        await asyncio.wait_for(recorder.got_close.wait(), 5)
+        assert not any(m.WhichOneof("message") == "refresh_token" for m in recorder.messages)
+    finally:
+        await client.close()
+
+
+async def test_closing_from_a_server_leave_ends_every_task(start_server: StartServer) -> None:
+    """The room closes the session from inside the dispatcher when the server says
+    leave: the dispatcher must end too, not wait on its queue forever."""
+    leave = rtc.SignalResponse(
+        leave=rtc.LeaveRequest(reason=models.DisconnectReason.PARTICIPANT_REMOVED)
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_bytes(join_bytes(ping_interval=30, ping_timeout=60))
+        await ws.send_bytes(leave.SerializeToString())
+        async for _ in ws:
+            pass
+        return ws
+
+    url = await start_server(handler)
+    closed = asyncio.Event()
+
+    async def on_message(response: rtc.SignalResponse) -> None:
+        if response.WhichOneof("message") == "leave":
+            await client.close()
+            closed.set()
+
+    client = SignalClient(on_message, Recorder().on_close)
+    await client.join(url, TOKEN)
+    await asyncio.wait_for(closed.wait(), 5)
+    tasks = list(client._tasks)
+    assert tasks
+    done, pending = await asyncio.wait(tasks, timeout=2)
+    assert not pending, [t.get_name() for t in pending]
 
 
 @pytest.mark.parametrize("url", ["", "ftp://x", "ws://", "ws://h:99999", "not a url"])

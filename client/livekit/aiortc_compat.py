@@ -23,12 +23,15 @@ Supported aiortc range: see pyproject.toml.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
+
+from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def start_media_when_connected(pc: RTCPeerConnection) -> None:
     def _changed() -> None:
         if pc.connectionState != "connected":
             return
-        task = asyncio.ensure_future(getattr(pc, _CONNECT_METHOD)())
+        task = spawn(getattr(pc, _CONNECT_METHOD)(), "aiortc-start-media")
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
@@ -115,10 +118,16 @@ class ReceiverRebinder:
         fresh._track = RemoteStreamTrack(kind=transceiver.kind, id=track_id)
         setattr(transceiver, _RECEIVER_SLOT, fresh)
         log.debug("mid %s reused for track %s: fresh receiver", transceiver.mid, track_id)
-        task = asyncio.ensure_future(self._stop(old))
+        task = spawn(self._stop(old), "stop-replaced-receiver")
         self._stopping.add(task)
         task.add_done_callback(self._stopping.discard)
         return fresh._track
+
+    async def close(self) -> None:
+        """Wait for the replaced receivers to stop (their tasks hold the old PC)."""
+        for task in list(self._stopping):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 2)
 
     @staticmethod
     async def _stop(receiver: RTCRtpReceiver) -> None:

@@ -3,7 +3,8 @@
 The subscriber PeerConnection answers the server's offers and receives media and
 data; the publisher PeerConnection carries our tracks and outgoing data.  The
 engine reports upward through a listener (the room) and never reconnects by
-itself: one engine is one session, and the room makes a new one to rejoin.
+itself: one engine is one session, and the room makes a new one to rejoin.  A
+closed engine is silent: nothing it still receives reaches the listener.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
-from google.protobuf.message import DecodeError
 from livekit.protocol import models, rtc
 
 from client.livekit import errors
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
+from client.livekit.data_packets import parse_data_packet
 from client.livekit.pc_transport import PCTransport
 from client.livekit.signal_client import SignalClient, SignalOptions
+from client.livekit.signal_messages import RoomSignals, route_signal
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +41,13 @@ LOSSY_LABEL = "_lossy"
 MAX_DATA_PACKET_BYTES = 64000
 PUBLISH_TIMEOUT_S = 10.0
 DATA_CHANNEL_OPEN_TIMEOUT_S = 10.0
+#: How long the publisher PeerConnection may take to connect after the join.
+MEDIA_CONNECT_TIMEOUT_S = 10.0
 
 
-class EngineListener(Protocol):
+class EngineListener(RoomSignals, Protocol):
     def on_joined(self, engine: Engine, join: rtc.JoinResponse) -> None:
         """Called before any message that followed the join is handled."""
-
-    async def on_signal(self, response: rtc.SignalResponse) -> None: ...
 
     def on_remote_track(self, track_sid: str, track: MediaStreamTrack) -> None: ...
 
@@ -93,6 +95,8 @@ class Engine:
         self._sequence = 0
         self._closing = False
         self.failed = False
+        self.failure_reason = ""
+        self._failed = asyncio.Event()
         self.join_response: rtc.JoinResponse | None = None
         self.participant_sid = ""
 
@@ -130,6 +134,7 @@ class Engine:
         self.subscriber.pc.on("track", self._on_aiortc_track)
         self.subscriber.pc.on("datachannel", self._on_remote_datachannel)
         self.publisher.set_offer_sender(self._send_offer)
+        self.publisher.set_failure_handler(self._fail)
         # Both channels must exist before the first publisher offer, and the
         # server drops a transport whose data channels never open: negotiate now.
         self._reliable = self.publisher.pc.createDataChannel(RELIABLE_LABEL, ordered=True)
@@ -137,7 +142,43 @@ class Engine:
             LOSSY_LABEL, ordered=False, maxRetransmits=0
         )
         await self.publisher.negotiate()
+        await self._wait_media_connected()
         return join
+
+    async def _wait_media_connected(self) -> None:
+        """A session counts as joined once its publisher transport is up (the data
+        channels ride on it); a session that failed meanwhile is not joined."""
+        assert self.publisher is not None
+        connected = asyncio.Event()
+        pc = self.publisher.pc
+
+        @pc.on("connectionstatechange")
+        def _changed() -> None:
+            if pc.connectionState == "connected":
+                connected.set()
+
+        if pc.connectionState == "connected":
+            connected.set()
+        waiters = [
+            asyncio.ensure_future(connected.wait()),
+            asyncio.ensure_future(self._failed.wait()),
+        ]
+        try:
+            await asyncio.wait(
+                waiters, timeout=MEDIA_CONNECT_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self.failed:
+            raise errors.MediaConnectionError(
+                f"the media connection failed ({self.failure_reason})"
+            )
+        if not connected.is_set():
+            raise errors.MediaConnectionError(
+                f"no media connection within {MEDIA_CONNECT_TIMEOUT_S:.0f} s "
+                "(UDP may be blocked on this network)"
+            )
 
     def _watch(self, transport: PCTransport) -> None:
         @transport.pc.on("connectionstatechange")
@@ -152,6 +193,13 @@ class Engine:
         if self.failed or self._closing:
             return
         self.failed = True
+        self.failure_reason = reason
+        self._failed.set()
+        # A publish waiting on this session would otherwise wait for its timeout.
+        for pending in self._pending_publishes.values():
+            if not pending.done():
+                pending.set_exception(errors.SessionClosedError(f"the session failed: {reason}"))
+        self._pending_publishes.clear()
         self._listener.on_engine_failure(self, reason)
 
     def _on_signal_closed(self, reason: str) -> None:
@@ -168,22 +216,27 @@ class Engine:
         )
 
     async def _on_signal(self, response: rtc.SignalResponse) -> None:
-        kind = response.WhichOneof("message")
-        if kind == "offer":
-            await self._handle_subscriber_offer(response.offer)
-        elif kind == "answer":
-            if self.publisher is not None:
-                await self.publisher.handle_answer(response.answer.sdp, response.answer.id)
-        elif kind == "trickle":
-            await self._handle_trickle(response.trickle)
-        elif kind == "track_published":
-            pending = self._pending_publishes.pop(response.track_published.cid, None)
-            if pending is not None and not pending.done():
-                pending.set_result(response.track_published.track)
-        elif kind == "request_response":
-            self._handle_request_response(response.request_response)
-        else:
-            await self._listener.on_signal(response)
+        if self._closing:
+            return  # a closed session must not feed the room
+        await route_signal(response, self, self._listener)
+
+    async def on_offer(self, offer: rtc.SessionDescription) -> None:
+        await self._handle_subscriber_offer(offer)
+
+    async def on_answer(self, answer: rtc.SessionDescription) -> None:
+        if self.publisher is not None:
+            await self.publisher.handle_answer(answer.sdp, answer.id)
+
+    async def on_trickle(self, trickle: rtc.TrickleRequest) -> None:
+        await self._handle_trickle(trickle)
+
+    def on_track_published(self, response: rtc.TrackPublishedResponse) -> None:
+        pending = self._pending_publishes.pop(response.cid, None)
+        if pending is not None and not pending.done():
+            pending.set_result(response.track)
+
+    def on_request_response(self, response: rtc.RequestResponse) -> None:
+        self._handle_request_response(response)
 
     def _handle_request_response(self, resp: rtc.RequestResponse) -> None:
         if resp.reason == rtc.RequestResponse.Reason.OK:
@@ -228,6 +281,8 @@ class Engine:
 
     def _on_aiortc_track(self, track: MediaStreamTrack) -> None:
         assert self.subscriber is not None
+        if self._closing:
+            return
         for transceiver in self.subscriber.pc.getTransceivers():
             if transceiver.receiver.track is track:
                 self._announce_track(transceiver, track)
@@ -235,6 +290,8 @@ class Engine:
         self._listener.on_remote_track(str(track.id), track)
 
     def _announce_track(self, transceiver: RTCRtpTransceiver, track: MediaStreamTrack) -> None:
+        if self._closing:
+            return
         # The msid track id is the LiveKit track SID; mid_to_track_id, when the
         # server sends it, is authoritative.
         sid = self._mid_to_track.get(transceiver.mid or "", "") or str(track.id)
@@ -245,13 +302,13 @@ class Engine:
     def _on_remote_datachannel(self, channel: RTCDataChannel) -> None:
         @channel.on("message")
         def _message(message: bytes | str) -> None:
+            if self._closing:
+                return
             if isinstance(message, str):
                 log.warning("ignoring a text message on data channel %s", channel.label)
                 return
-            packet = models.DataPacket()
-            try:
-                packet.ParseFromString(message)
-            except DecodeError:
+            packet = parse_data_packet(message)
+            if packet is None:
                 log.warning("ignoring an undecodable data packet (%d bytes)", len(message))
                 return
             self._listener.on_data_packet(packet)
@@ -294,18 +351,22 @@ class Engine:
         assert self.publisher is not None
         pending: asyncio.Future[models.TrackInfo] = asyncio.get_running_loop().create_future()
         self._pending_publishes[request.cid] = pending
-        if not await self._signal.send(rtc.SignalRequest(add_track=request)):
+        if self._closing or not await self._signal.send(rtc.SignalRequest(add_track=request)):
             self._pending_publishes.pop(request.cid, None)
-            raise errors.NotConnectedError("not connected")
+            raise errors.SessionClosedError("the session ended")
         try:
             info = await asyncio.wait_for(pending, PUBLISH_TIMEOUT_S)
         except TimeoutError as exc:
             self._pending_publishes.pop(request.cid, None)
             raise errors.PublishError("the server did not accept the track in time") from exc
+        if self._closing:
+            raise errors.SessionClosedError("the session ended")
         transceiver = self.publisher.pc.addTransceiver(track, direction="sendonly")
         self._prefer_codec(transceiver)
         offer_id = await self.publisher.negotiate()
         await self.publisher.wait_answered(offer_id, PUBLISH_TIMEOUT_S)
+        if self._closing:
+            raise errors.SessionClosedError("the session ended")
         return info, transceiver
 
     def _prefer_codec(self, transceiver: RTCRtpTransceiver) -> None:
@@ -336,11 +397,17 @@ class Engine:
     async def close(self, *, leave: bool) -> None:
         """Close everything; send a LeaveRequest first when ``leave`` is set."""
         self._closing = True
+        # Not cancel(): the callers were not cancelled, their session ended.
         for pending in self._pending_publishes.values():
-            pending.cancel()
+            if not pending.done():
+                pending.set_exception(errors.SessionClosedError("the session ended"))
+        self._pending_publishes.clear()
         if leave:
             await self._signal.send_leave()
         await self._signal.close()
         for transport in (self.publisher, self.subscriber):
             if transport is not None:
                 await transport.close()
+        if self._rebinder is not None:
+            await self._rebinder.close()
+        self._reliable = self._lossy = None

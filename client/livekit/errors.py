@@ -25,6 +25,14 @@ class InvalidUrlError(ConnectError):
     permanent = True
 
 
+class InsecureTransportError(ConnectError):
+    """A plain ws:// or http:// address for a server that is not on this machine or
+    a private network: the token would travel in clear."""
+
+    code = "insecure_transport"
+    permanent = True
+
+
 class ServerUnreachableError(ConnectError):
     code = "server_unreachable"
 
@@ -60,6 +68,12 @@ class DisconnectedError(ConnectError):
     permanent = True
 
 
+class MediaConnectionError(ConnectError):
+    """Signaling worked but the media connection (ICE/DTLS) did not come up."""
+
+    code = "media_connection_failed"
+
+
 class PublishError(Exception):
     """A track could not be published."""
 
@@ -70,3 +84,10 @@ class NotConnectedError(Exception):
     """A command needs a connected room."""
 
     code = "not_connected"
+
+
+class SessionClosedError(Exception):
+    """The session a command was running on ended before it completed (the room
+    may be rejoining on a new one)."""
+
+    code = "session_closed"

@@ -1,8 +1,10 @@
 """One RTCPeerConnection and the negotiation rules LiveKit expects of it.
 
 The publisher transport makes offers: never two in flight; a request made while
-one is pending is folded into one more offer once the answer is in.  The
-subscriber transport answers the server's offers.  Server ICE candidates may
+one is pending is folded into one more offer once the answer is in.  An answer
+that cannot be applied, or none within ``ANSWER_TIMEOUT_S``, fails the transport
+(the session is then replaced) instead of leaving later offers stuck behind it.
+The subscriber transport answers the server's offers.  Server ICE candidates may
 arrive before the description they belong to: they wait here until it is set.
 """
 
@@ -21,9 +23,14 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
+from client.livekit.tasks import TaskGroup
+
 log = logging.getLogger(__name__)
 
 OfferSender = Callable[[RTCSessionDescription, int], Awaitable[None]]
+FailureHandler = Callable[[str], None]
+
+ANSWER_TIMEOUT_S = 15.0
 
 
 def parse_candidate_init(candidate_init: str) -> RTCIceCandidate | None:
@@ -59,12 +66,26 @@ class PCTransport:
         self._answered_id = 0
         self._answered = asyncio.Condition()
         self._send_offer: OfferSender | None = None
+        self._on_failure: FailureHandler | None = None
+        self._tasks = TaskGroup(f"{name}-transport")
         self.closed = False
 
     # --- publisher side -------------------------------------------------------
 
     def set_offer_sender(self, sender: OfferSender) -> None:
         self._send_offer = sender
+
+    def set_failure_handler(self, handler: FailureHandler) -> None:
+        self._on_failure = handler
+
+    def _fail(self, reason: str) -> None:
+        log.warning("%s: %s", self.name, reason)
+        if self._on_failure is not None and not self.closed:
+            self._on_failure(f"{self.name} {reason}")
+
+    @property
+    def offer_in_flight(self) -> bool:
+        return self._offer_in_flight
 
     async def negotiate(self) -> int:
         """Start (or queue) an offer; returns the offer id that will cover this request."""
@@ -83,6 +104,12 @@ class PCTransport:
         await self.pc.setLocalDescription(offer)
         local = self.pc.localDescription
         await self._send_offer(local, self._offer_id)
+        self._tasks.spawn(self._expect_answer(self._offer_id), "answer-timeout")
+
+    async def _expect_answer(self, offer_id: int) -> None:
+        await asyncio.sleep(ANSWER_TIMEOUT_S)
+        if self._offer_in_flight and self._offer_id == offer_id and not self.closed:
+            self._fail(f"no answer to offer {offer_id} within {ANSWER_TIMEOUT_S:.0f} s")
 
     async def wait_answered(self, offer_id: int, timeout: float) -> None:
         """Wait until the answer to ``offer_id`` (or a later one) has been applied."""
@@ -95,11 +122,25 @@ class PCTransport:
     async def handle_answer(self, sdp: str, answer_id: int) -> None:
         if self.closed:
             return
+        if answer_id and answer_id < self._offer_id:
+            log.info("%s: ignoring the answer to superseded offer %d", self.name, answer_id)
+            return
         if self.pc.signalingState != "have-local-offer":
             log.warning("%s: ignoring an answer in state %s", self.name, self.pc.signalingState)
+            # No offer of ours is waiting: nothing is in flight any more.
+            await self._offer_settled()
             return
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:  # aiortc raises ValueError/InvalidStateError here
+            self._fail(f"cannot apply the answer: {exc}")
+            await self._offer_settled()
+            return
         await self._flush_candidates()
+        await self._offer_settled()
+
+    async def _offer_settled(self) -> None:
+        """The offer in flight is answered (or moot): send the queued one, wake waiters."""
         async with self._offer_lock:
             self._offer_in_flight = False
             done = self._offer_id
@@ -149,6 +190,7 @@ class PCTransport:
 
     async def close(self) -> None:
         self.closed = True
+        await self._tasks.close()
         async with self._answered:
             self._answered.notify_all()
         try:

@@ -1,7 +1,7 @@
 """The track we hand to aiortc for one publication: mutable, detachable.
 
 aiortc can neither remove a sender's track nor swap in ``None`` safely, so each
-publication sends through this proxy.  Muted, it keeps draining the source (so a
+publication sends through this proxy.  Muted, it keeps draining its upstream (so a
 capture device never backs up) but gives the encoder nothing; detached, it ends,
 which stops aiortc's sender loop cleanly.
 """
@@ -13,20 +13,21 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 
 class PublishedTrack(MediaStreamTrack):
-    def __init__(self, source: MediaStreamTrack) -> None:
+    def __init__(self, upstream: MediaStreamTrack) -> None:
         super().__init__()
-        self.kind = source.kind
-        self.source = source
+        self.kind = upstream.kind
+        #: The caller's track (camera, microphone, test source), shared by sessions.
+        self.upstream = upstream
         self.muted = False
 
     async def recv(self) -> av.VideoFrame | av.AudioFrame:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
-            frame = await self.source.recv()
+            frame = await self.upstream.recv()
             if not self.muted and isinstance(frame, av.VideoFrame | av.AudioFrame):
                 return frame
 
     def detach(self) -> None:
-        """End this publication's stream; the source itself is left running."""
+        """End this publication's stream; the upstream track is left running."""
         self.stop()

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from client.livekit.tasks import spawn
+
 log = logging.getLogger(__name__)
 
 Frame = av.VideoFrame | av.AudioFrame
@@ -23,18 +25,19 @@ FrameSink = Callable[[Frame], None]
 
 
 class RemoteTrack:
-    def __init__(self, sid: str, kind: str, source: MediaStreamTrack) -> None:
+    def __init__(self, sid: str, kind: str, incoming: MediaStreamTrack) -> None:
         self.sid = sid
         self.kind = kind
-        self._source = source
+        self._incoming = incoming
         self._sinks: list[FrameSink] = []
         self.frames_received = 0
         self.ended = asyncio.Event()
-        self._reader = asyncio.create_task(self._read(), name=f"remote-track-{sid}")
+        self._reader = spawn(self._read(), f"remote-track-{sid}")
 
     @property
-    def source(self) -> MediaStreamTrack:
-        return self._source
+    def incoming(self) -> MediaStreamTrack:
+        """The aiortc track this one drains."""
+        return self._incoming
 
     def add_sink(self, sink: FrameSink) -> Callable[[], None]:
         self._sinks.append(sink)
@@ -48,7 +51,7 @@ class RemoteTrack:
     async def _read(self) -> None:
         try:
             while True:
-                frame = await self._source.recv()
+                frame = await self._incoming.recv()
                 if not isinstance(frame, av.VideoFrame | av.AudioFrame):
                     continue  # encoded packets: not from a decoding receiver
                 self.frames_received += 1
@@ -63,6 +66,7 @@ class RemoteTrack:
             self.ended.set()
 
     async def stop(self) -> None:
+        self._incoming.stop()
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._reader

@@ -2,13 +2,17 @@
 
 This layer knows nothing of WebRTC.  It joins, keeps the connection alive with
 pings, hands every server message, in order, to one async handler, and reports
-why the connection ended.  Frames that do not parse are logged and skipped.
+why the connection ended.  Frames that do not parse are logged and skipped;
+frames larger than ``MAX_FRAME_BYTES`` end the connection.  The token travels in
+the URL, so plain ws:// is accepted only towards this machine or a private
+network address (a local or test server), never to a public host.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import platform
 import re
@@ -23,6 +27,7 @@ from livekit.protocol import models, rtc
 
 import client
 from client.livekit import errors
+from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,9 @@ PROTOCOL_VERSION = 16
 CONNECT_TIMEOUT_S = 9.0
 DEFAULT_PING_INTERVAL_S = 5.0
 DEFAULT_PING_TIMEOUT_S = 15.0
+#: The largest signaling frame accepted.  A join response for a large meeting is a
+#: few hundred kilobytes; anything near this is a broken or hostile server.
+MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 MessageHandler = Callable[[rtc.SignalResponse], Awaitable[None]]
 CloseHandler = Callable[[str], None]
@@ -40,6 +48,18 @@ CloseHandler = Callable[[str], None]
 class SignalOptions:
     auto_subscribe: bool = True
     adaptive_stream: bool = False
+
+
+def plaintext_allowed(host: str) -> bool:
+    """True for hosts a token may reach in clear: this machine or a private network."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a DNS name: it may resolve anywhere
+    return address.is_loopback or (address.is_private and not address.is_global)
 
 
 def websocket_base(url: str) -> str:
@@ -52,12 +72,18 @@ def websocket_base(url: str) -> str:
     scheme = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}.get(parts.scheme.lower())
     if scheme is None or not parts.hostname:
         raise errors.InvalidUrlError(
-            f"invalid server address {text!r}: expected ws://, wss://, http:// or https://"
+            f"invalid server address {text!r}: expected wss:// or https://"
         )
     try:
         _ = parts.port
     except ValueError as exc:
         raise errors.InvalidUrlError(f"invalid port in server address {text!r}") from exc
+    if scheme == "ws" and not plaintext_allowed(parts.hostname):
+        raise errors.InsecureTransportError(
+            f"refusing to send the access token in clear to {parts.hostname}: "
+            "use wss:// or https:// (plain ws:// and http:// only reach this machine "
+            "or a private network)"
+        )
     path = parts.path.rstrip("/")
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
@@ -116,7 +142,9 @@ class SignalClient:
         self._on_close = on_close
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._queue: asyncio.Queue[rtc.SignalResponse | None] = asyncio.Queue()
+        # Server messages in order; a str ends the stream with that reason (the socket
+        # ended), None ends it silently (we closed).
+        self._queue: asyncio.Queue[rtc.SignalResponse | str | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._last_pong = 0.0
@@ -154,9 +182,9 @@ class SignalClient:
             self.ping_timeout_s = float(join.ping_timeout)
         self._last_pong = time.monotonic()
         self._tasks = [
-            asyncio.create_task(self._read_loop(), name="signal-read"),
-            asyncio.create_task(self._dispatch_loop(), name="signal-dispatch"),
-            asyncio.create_task(self._ping_loop(), name="signal-ping"),
+            spawn(self._read_loop(), "signal-read"),
+            spawn(self._dispatch_loop(), "signal-dispatch"),
+            spawn(self._ping_loop(), "signal-ping"),
         ]
         return join
 
@@ -164,7 +192,7 @@ class SignalClient:
         assert self._session is not None
         try:
             self._ws = await self._session.ws_connect(
-                full_url, autoping=True, heartbeat=None, max_msg_size=0
+                full_url, autoping=True, heartbeat=None, max_msg_size=MAX_FRAME_BYTES
             )
         except aiohttp.WSServerHandshakeError as exc:
             message = await self._validate(base, token)
@@ -218,17 +246,10 @@ class SignalClient:
             return ""
 
     def _parse(self, data: bytes) -> rtc.SignalResponse | None:
-        response = rtc.SignalResponse()
-        try:
-            response.ParseFromString(data)
-        except DecodeError:
+        response = parse_signal_response(data)
+        if response is None:
             self.garbage_frames += 1
             log.warning("ignoring an undecodable signaling frame (%d bytes)", len(data))
-            return None
-        if response.WhichOneof("message") is None:
-            self.garbage_frames += 1
-            log.warning("ignoring a signaling frame with no known message")
-            return None
         return response
 
     async def _read_loop(self) -> None:
@@ -249,19 +270,23 @@ class SignalClient:
                     self.garbage_frames += 1
                     log.warning("ignoring a text frame on the signaling socket")
                 elif msg.type == aiohttp.WSMsgType.ERROR:
-                    reason = "signal connection error"
+                    reason = f"signal connection error: {type(msg.data).__name__}"
                     break
         except (aiohttp.ClientError, OSError, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             reason = f"signal connection lost: {type(exc).__name__}"
-        self._queue.put_nowait(None)
-        self._finish(reason)
+        # Reported by the dispatcher once the messages before the end are handled: a
+        # server "leave" right before it closes the socket must win over a reconnect.
+        self._queue.put_nowait(reason)
 
     async def _dispatch_loop(self) -> None:
         while True:
             response = await self._queue.get()
             if response is None:
+                return
+            if isinstance(response, str):
+                self._finish(response)
                 return
             try:
                 await self._on_message(response)
@@ -339,6 +364,9 @@ class SignalClient:
     async def close(self) -> None:
         """Close without reporting it (the caller decided to)."""
         self._closed = True
+        # The dispatcher may be the task closing us (a server "leave"): it is not
+        # cancelled below, so this sentinel is what ends it.
+        self._queue.put_nowait(None)
         current = asyncio.current_task()
         for task in self._tasks:
             if task is not current:
@@ -348,6 +376,18 @@ class SignalClient:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await self._dispose()
+
+
+def parse_signal_response(data: bytes) -> rtc.SignalResponse | None:
+    """One server frame, or None if it is not a SignalResponse we know."""
+    response = rtc.SignalResponse()
+    try:
+        response.ParseFromString(data)
+    except DecodeError:
+        return None
+    if response.WhichOneof("message") is None:
+        return None
+    return response
 
 
 def leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:

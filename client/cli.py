@@ -22,7 +22,9 @@ from client.chat import Chat, ChatMessageReceived
 from client.livekit import errors
 from client.livekit import events as ev
 from client.livekit.participant import TrackSource
+from client.livekit.remote_track import RemoteTrack
 from client.livekit.room import Room, RoomOptions
+from client.livekit.tasks import spawn
 
 log = logging.getLogger("client")
 
@@ -66,20 +68,39 @@ def describe(event: ev.Event) -> str | None:
 STATS_INTERVAL_S = 10.0
 
 
-async def print_media_stats(room: Room, out: Callable[[str], None]) -> None:
-    """Every few seconds, one line with what each subscribed track delivers."""
-    previous: dict[str, int] = {}
-    while True:
-        await asyncio.sleep(STATS_INTERVAL_S)
+class TrackRates:
+    """Frames per second of each subscribed track between two samples.
+
+    Counts are kept per track object, not per publication sid: after a rejoin the
+    publication keeps its sid while a new track starts counting from zero."""
+
+    def __init__(self) -> None:
+        self._previous: dict[int, tuple[RemoteTrack, int]] = {}
+
+    def sample(self, room: Room, interval_s: float) -> list[str]:
         parts: list[str] = []
+        current: dict[int, tuple[RemoteTrack, int]] = {}
         for participant in room.remote_participants.values():
             for publication in participant.track_publications.values():
                 track = publication.track
                 if track is None:
                     continue
-                rate = (track.frames_received - previous.get(track.sid, 0)) / STATS_INTERVAL_S
-                previous[track.sid] = track.frames_received
+                frames = track.frames_received
+                _, before = self._previous.get(id(track), (track, 0))
+                current[id(track)] = (track, frames)
+                rate = (frames - before) / interval_s
                 parts.append(f"{participant.display_name} {publication.source.value} {rate:.0f}/s")
+        # Holding the track keeps its id() from being reused by a new one.
+        self._previous = current
+        return parts
+
+
+async def print_media_stats(room: Room, out: Callable[[str], None]) -> None:
+    """Every few seconds, one line with what each subscribed track delivers."""
+    rates = TrackRates()
+    while True:
+        await asyncio.sleep(STATS_INTERVAL_S)
+        parts = rates.sample(room, STATS_INTERVAL_S)
         if parts:
             out("receiving: " + ", ".join(parts))
 
@@ -122,7 +143,7 @@ async def run_headless(
 
             await room.publish_track(TestPatternTrack(), TrackSource.CAMERA, width=640, height=360)
             await room.publish_track(ToneTrack(440.0), TrackSource.MICROPHONE)
-        stats = asyncio.create_task(print_media_stats(room, out))
+        stats = spawn(print_media_stats(room, out), "media-stats")
         try:
             await done.wait()
         finally:

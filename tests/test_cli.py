@@ -112,3 +112,36 @@ async def test_headless_join_prints_events_and_leaves_on_sigterm(
         reader.cancel()
         await peer.close()
         await lkapi.aclose()
+
+
+async def test_receiving_rates_restart_with_a_new_track_after_a_rejoin() -> None:
+    """After a rejoin the publication keeps its sid but its track is new and counts
+    from zero: the rate must not go negative."""
+    from livekit.protocol import models
+
+    from client.cli import TrackRates
+    from client.livekit.remote_track import RemoteTrack
+    from client.livekit.room import Room
+    from tests.test_room_model import CountingTrack
+
+    room = Room()
+    room.reconciler.update(
+        models.ParticipantInfo(
+            sid="PA_1",
+            identity="alice",
+            state=models.ParticipantInfo.ACTIVE,
+            tracks=[models.TrackInfo(sid="TR_1", type=models.TrackType.AUDIO)],
+        )
+    )
+    publication = room.remote_participants["alice"].track_publications["TR_1"]
+    rates = TrackRates()
+    first = RemoteTrack("TR_1", "audio", CountingTrack())
+    publication.track = first
+    first.frames_received = 500
+    assert rates.sample(room, 10) == ["alice unknown 50/s"]
+    await first.stop()
+    second = RemoteTrack("TR_1", "audio", CountingTrack())  # the same sid, a new track
+    publication.track = second
+    second.frames_received = 100
+    assert rates.sample(room, 10) == ["alice unknown 10/s"]
+    await second.stop()

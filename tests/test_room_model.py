@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import av
 import pytest
 from aiohttp import web
+from aiortc.mediastreams import MediaStreamTrack
 from livekit.protocol import models, rtc
 
 from client.livekit import errors
 from client.livekit import events as ev
+from client.livekit.participant_reconciler import ParticipantReconciler
 from client.livekit.pc_transport import parse_candidate_init
 from client.livekit.room import Room, RoomOptions
 from client.livekit.signal_messages import route_signal
@@ -369,3 +372,54 @@ def test_parse_non_object_json_candidate_raises_a_handled_error(text: str) -> No
 def test_parse_truncated_candidate_raises_a_handled_error(text: str) -> None:
     with pytest.raises((ValueError, KeyError, IndexError, TypeError)):
         parse_candidate_init(text)
+
+
+# --- tracks that arrive before their publication ----------------------------------------
+
+
+class CountingTrack(MediaStreamTrack):
+    """An aiortc track that produces frames forever and counts the reads."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def recv(self) -> av.AudioFrame:
+        self.reads += 1
+        await asyncio.sleep(0.001)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=480)
+        frame.sample_rate = 48000
+        return frame
+
+
+async def test_a_track_waiting_for_its_publication_is_drained_then_attached() -> None:
+    room = Room()
+    rec = Recorder(room)
+    early = CountingTrack()
+    room.on_remote_track("TR_early", early)
+    await asyncio.sleep(0.1)
+    # Read while waiting, so aiortc's queue behind it stays empty.
+    assert early.reads > 20
+    assert room.reconciler.pending_tracks == 1
+    room.reconciler.update(info(tracks=(track("TR_early"),)))
+    publication = room.remote_participants["alice"].track_publications["TR_early"]
+    assert publication.track is not None and publication.track.incoming is early
+    assert room.reconciler.pending_tracks == 0
+    assert "TrackSubscribed" in [describe(e)[0] for e in rec.take()]
+    await room.disconnect()
+
+
+async def test_a_track_never_published_is_stopped_after_a_while() -> None:
+    clock = [0.0]
+    room = Room()
+    room.reconciler = ParticipantReconciler(room.events, room.local_participant, lambda: clock[0])
+    orphan = CountingTrack()
+    room.reconciler.track_arrived("TR_orphan", orphan)
+    clock[0] += 60
+    room.reconciler.update(info())
+    assert room.reconciler.pending_tracks == 0
+    await asyncio.sleep(0.05)
+    assert orphan.readyState == "ended"
+    await room.reconciler.close()

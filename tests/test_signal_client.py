@@ -440,7 +440,7 @@ async def test_closing_from_a_server_leave_ends_every_task(start_server: StartSe
     await asyncio.wait_for(closed.wait(), 5)
     tasks = list(client._tasks)
     assert tasks
-    done, pending = await asyncio.wait(tasks, timeout=2)
+    _, pending = await asyncio.wait(tasks, timeout=2)
     assert not pending, [t.get_name() for t in pending]
 
 

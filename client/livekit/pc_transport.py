@@ -68,6 +68,7 @@ class PCTransport:
         self._send_offer: OfferSender | None = None
         self._on_failure: FailureHandler | None = None
         self._tasks = TaskGroup(f"{name}-transport")
+        self._answer_timer: asyncio.Task[None] | None = None
         self.closed = False
 
     # --- publisher side -------------------------------------------------------
@@ -104,7 +105,9 @@ class PCTransport:
         await self.pc.setLocalDescription(offer)
         local = self.pc.localDescription
         await self._send_offer(local, self._offer_id)
-        self._tasks.spawn(self._expect_answer(self._offer_id), "answer-timeout")
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+        self._answer_timer = self._tasks.spawn(self._expect_answer(self._offer_id), "answer-timer")
 
     async def _expect_answer(self, offer_id: int) -> None:
         await asyncio.sleep(ANSWER_TIMEOUT_S)
@@ -141,6 +144,9 @@ class PCTransport:
 
     async def _offer_settled(self) -> None:
         """The offer in flight is answered (or moot): send the queued one, wake waiters."""
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+            self._answer_timer = None
         async with self._offer_lock:
             self._offer_in_flight = False
             done = self._offer_id

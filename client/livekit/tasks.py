@@ -60,3 +60,4 @@ class TaskGroup:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._tasks.difference_update(tasks)

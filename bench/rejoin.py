@@ -1,0 +1,175 @@
+"""The rejoin benchmark: does a session that ends leave anything behind?
+
+Our client joins a room where one official-SDK peer (another process) publishes
+video and a tone, publishes its own pattern and tone, then loses its signal
+socket ``count`` times.  Each time the room rejoins on a new session and
+republishes.  We print our process's memory before and after (after a warm-up),
+how many engines and PeerConnections are still alive (only the current one's
+should be), and how long the rejoins took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+from aiortc import RTCPeerConnection
+
+from client.livekit import events as ev
+from client.livekit.engine import Engine
+from client.livekit.participant import TrackSource
+from client.livekit.room import Room, RoomOptions
+from client.media.test_sources import TestPatternTrack, ToneTrack
+from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
+from devtools.sandbox.tokens import mint_token
+
+ROOM = "bench-rejoin"
+
+
+@dataclass(frozen=True)
+class RejoinFigures:
+    rejoins: int
+    rss_start_mb: float
+    rss_end_mb: float
+    rss_growth_mb_per_rejoin: float
+    #: The same after returning freed heap to the system (glibc ``malloc_trim``):
+    #: what is still in use, without the allocator's fragmentation.
+    rss_trimmed_start_mb: float
+    rss_trimmed_end_mb: float
+    rss_trimmed_growth_mb_per_rejoin: float
+    engines_alive: int
+    peer_connections_alive: int
+    rejoin_s_p50: float
+    rejoin_s_max: float
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def trimmed_rss_mb() -> float:
+    """RSS once the allocator has given back what it holds free (Linux/glibc)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return rss_mb()
+
+
+def alive(kind: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, kind))
+
+
+async def drop_signal(room: Room) -> None:
+    """Close our session's signal socket, as a network drop would end it."""
+    engine = room.engine
+    if engine is None or engine.signal._ws is None:
+        raise RuntimeError("no session to drop")
+    await engine.signal._ws.close()
+
+
+async def rejoin_once(room: Room, timeout_s: float = 20.0) -> float:
+    """Drop the session and wait until the room is connected again; returns seconds."""
+    before = room.reconnect_count
+    start = time.monotonic()
+    await drop_signal(room)
+    while room.reconnect_count == before or room.state != ev.ConnectionState.CONNECTED:
+        if time.monotonic() - start > timeout_s:
+            raise TimeoutError(f"no rejoin within {timeout_s:.0f} s")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+async def measure_rejoins(room: Room, count: int, warmup: int = 5) -> RejoinFigures:
+    """Rejoin ``warmup`` times, then ``count`` times with memory read around them."""
+    for _ in range(warmup):
+        await rejoin_once(room)
+    gc.collect()
+    start_mb = rss_mb()
+    trimmed_start_mb = trimmed_rss_mb()
+    durations = [await rejoin_once(room) for _ in range(count)]
+    gc.collect()
+    end_mb = rss_mb()
+    trimmed_end_mb = trimmed_rss_mb()
+    return RejoinFigures(
+        rejoins=count,
+        rss_start_mb=round(start_mb, 1),
+        rss_end_mb=round(end_mb, 1),
+        rss_growth_mb_per_rejoin=round((end_mb - start_mb) / count, 3),
+        rss_trimmed_start_mb=round(trimmed_start_mb, 1),
+        rss_trimmed_end_mb=round(trimmed_end_mb, 1),
+        rss_trimmed_growth_mb_per_rejoin=round((trimmed_end_mb - trimmed_start_mb) / count, 3),
+        engines_alive=alive(Engine),
+        peer_connections_alive=alive(RTCPeerConnection),
+        rejoin_s_p50=round(statistics.median(durations), 3),
+        rejoin_s_max=round(max(durations), 3),
+    )
+
+
+def start_sdk_peer(url: str, token: str) -> subprocess.Popen[str]:
+    """One official-SDK peer publishing video and a tone, in a process of its own."""
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "devtools.sdk_peers", url, token],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert peer.stdout is not None
+    if peer.stdout.readline().strip() != "ready":
+        peer.kill()
+        raise RuntimeError("the SDK peer did not start")
+    return peer
+
+
+async def join_and_publish(url: str, token: str) -> Room:
+    room = Room(RoomOptions(ice_servers=[]))
+    await room.connect(url, token)
+    await room.publish_track(TestPatternTrack(), TrackSource.CAMERA, width=640, height=360)
+    await room.publish_track(ToneTrack(440.0), TrackSource.MICROPHONE)
+    return room
+
+
+async def run_rejoins(count: int) -> RejoinFigures:
+    await asyncio.to_thread(ensure_server_binary)
+    server = LiveKitServer()
+    await asyncio.to_thread(server.start)
+    try:
+
+        def token(identity: str) -> str:
+            return mint_token(server.api_key, server.api_secret, identity=identity, room=ROOM)
+
+        peer = await asyncio.to_thread(start_sdk_peer, server.ws_url, token("peer"))
+        try:
+            room = await join_and_publish(server.ws_url, token("ours"))
+            try:
+                return await measure_rejoins(room, count)
+            finally:
+                await room.disconnect()
+        finally:
+            peer.terminate()
+            peer.wait(10)
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def main_rejoin(count: int, as_json: bool) -> int:
+    from devtools.sandbox.netns import enter_test_netns
+
+    enter_test_netns()
+    figures = asyncio.run(run_rejoins(count))
+    if not as_json:
+        for key, value in asdict(figures).items():
+            print(f"{key:28} {value}")
+    print(json.dumps(asdict(figures)))
+    return 0

@@ -30,7 +30,7 @@ AGENT_VOICE = "TR_agent_voice"
 
 def make_room() -> Room:
     room = Room()
-    room._update_participant(
+    room.reconciler.update(
         models.ParticipantInfo(
             sid="PA_alice",
             identity="alice",
@@ -46,7 +46,7 @@ def make_room() -> Room:
             ],
         )
     )
-    room._update_participant(
+    room.reconciler.update(
         models.ParticipantInfo(
             sid="PA_agent",
             identity="agent-1",
@@ -86,6 +86,7 @@ def transcription_packet(
     track_sid: str = ALICE_MIC,
     transcribed: str = "alice",
     sender: str = "agent-1",
+    language: str = "",
 ) -> models.DataPacket:
     return models.DataPacket(
         kind=models.DataPacket.RELIABLE,
@@ -95,7 +96,12 @@ def transcription_packet(
             track_id=track_sid,
             segments=[
                 models.TranscriptionSegment(
-                    id=segment_id, text=text, final=final, start_time=1, end_time=2
+                    id=segment_id,
+                    text=text,
+                    final=final,
+                    start_time=1,
+                    end_time=2,
+                    language=language,
                 )
             ],
         ),
@@ -154,7 +160,7 @@ def check_single_final(room: Room, captions: Captions, updates: list[CaptionUpda
     finals = [i for i, u in enumerate(updates) if u.segment.final]
     assert finals, "no final update was emitted"
     assert all(u.segment.final and u.segment.text == FINAL for u in updates[finals[0] :])
-    assert room._assembler.open_streams == 0
+    assert room.text_streams.open_streams == 0
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(deliveries())))
@@ -218,19 +224,196 @@ def test_agent_own_speech_is_attributed_to_the_agent() -> None:
     assert segment.participant_name == "Transcriber"
 
 
+# What a livekit-agents worker (AgentSession + RoomIO text output) really sends for the
+# user's speech (see tests/test_interop_captions_agent.py): for every update of a sentence,
+# one legacy packet and one whole new stream, each form under its OWN segment id; the
+# final text goes once more as interim, then as final.
+AGENT_SENTENCES = ("Bonjour à tous.", "Nous parlons des sous-titres.", "Une seule fois.")
+
+
+def agent_updates(number: int, sentence: str) -> list[tuple[str, bool]]:
+    words = sentence.split()
+    interims = [(" ".join(words[:count]), False) for count in range(1, len(words))]
+    return [*interims, (sentence, False), (sentence, True)]
+
+
+def agent_sentence(
+    number: int, sentence: str, *, stream_sender: str = "agent-1"
+) -> list[list[models.DataPacket]]:
+    """Per update, the packets of both forms: [legacy packet, stream packets...]."""
+    return [
+        [
+            transcription_packet(f"SG_packet{number}", text, final),
+            *transcription_stream(f"SG_stream{number}", text, final, sender=stream_sender),
+        ]
+        for text, final in agent_updates(number, sentence)
+    ]
+
+
+def check_agent_captions(room: Room, captions: Captions, updates: list[CaptionUpdated]) -> None:
+    segments = list(captions.segments.values())
+    assert [(s.text, s.final) for s in segments] == [(t, True) for t in AGENT_SENTENCES]
+    assert all((s.participant_identity, s.track_sid) == ("alice", ALICE_MIC) for s in segments)
+    for segment in segments:
+        history = [u.segment for u in updates if u.segment.id == segment.id]
+        assert [h.final for h in history].count(True) == 1, "final emitted twice"
+        assert history[-1].final, "a final caption went back to interim"
+    assert room.text_streams.open_streams == 0
+
+
+@pytest.mark.parametrize("stream_sender", ["agent-1", "alice"])
+@pytest.mark.parametrize("packet_first", [True, False])
+def test_agent_forms_with_distinct_ids_show_each_sentence_once(
+    packet_first: bool, stream_sender: str
+) -> None:
+    # The stream sender is the agent, or the transcribed participant as the server
+    # leaves it on streams an agent publishes on her behalf: either way, one caption.
+    room = make_room()
+    captions = Captions(room)
+    updates: list[CaptionUpdated] = []
+    room.events.on(CaptionUpdated, updates.append)
+    for number, sentence in enumerate(AGENT_SENTENCES):
+        for packet, *stream in agent_sentence(number, sentence, stream_sender=stream_sender):
+            feed(room, [packet, *stream] if packet_first else [*stream, packet])
+            # Interim text is replaced in place: never more segments than sentences so far.
+            assert len(captions.segments) <= number + 1
+    check_agent_captions(room, captions, updates)
+
+
+def test_agent_forms_interleaved_packet_by_packet() -> None:
+    # The agent publishes both forms of an update concurrently: within one update, any
+    # interleaving of the legacy packet and the stream's header, chunk and trailer.
+    rng = random.Random(7)
+    for _ in range(200):
+        room = make_room()
+        captions = Captions(room)
+        updates: list[CaptionUpdated] = []
+        room.events.on(CaptionUpdated, updates.append)
+        for number, sentence in enumerate(AGENT_SENTENCES):
+            for packet, *stream in agent_sentence(number, sentence):
+                position = rng.randrange(len(stream) + 1)
+                feed(room, [*stream[:position], packet, *stream[position:]])
+                assert len(captions.segments) <= number + 1
+        check_agent_captions(room, captions, updates)
+
+
+def on_behalf(packets: list[models.DataPacket]) -> list[models.DataPacket]:
+    """An agent's stream for Alice as the server forwards it: the header keeps her
+    identity (marked generated), the chunks and trailer carry the agent's."""
+    header, *rest = packets
+    header = stamped([header], "alice")[0]
+    header.stream_header.text_header.generated = True
+    return [header, *stamped(rest, "agent-1")]
+
+
+def test_agent_on_behalf_streams_show_each_sentence_once() -> None:
+    # Whether or not the room can assemble such streams, each sentence shows once: the
+    # packets stay in charge until a stream delivers text.
+    room = make_room()
+    captions = Captions(room)
+    updates: list[CaptionUpdated] = []
+    room.events.on(CaptionUpdated, updates.append)
+    for number, sentence in enumerate(AGENT_SENTENCES):
+        for packet, *stream in agent_sentence(number, sentence):
+            feed(room, [packet, *on_behalf(stream)])
+            assert len(captions.segments) <= number + 1
+    segments = list(captions.segments.values())
+    assert [(s.text, s.final, s.participant_identity) for s in segments] == [
+        (t, True, "alice") for t in AGENT_SENTENCES
+    ]
+    for segment in segments:
+        history = [u.segment for u in updates if u.segment.id == segment.id]
+        assert [h.final for h in history].count(True) == 1
+
+
+def test_stream_header_alone_does_not_silence_packets() -> None:
+    room = make_room()
+    captions = Captions(room)
+    header = transcription_stream("SG_s", "never delivered", False)[0]
+    feed(room, [header])
+    feed(room, [transcription_packet("SG_p", "Bonjour", True)])
+    assert [(s.text, s.final) for s in captions.segments.values()] == [("Bonjour", True)]
+
+
+def test_first_packet_before_first_stream_is_replaced_in_place() -> None:
+    room = make_room()
+    captions = Captions(room)
+    updates: list[CaptionUpdated] = []
+    room.events.on(CaptionUpdated, updates.append)
+    feed(room, [transcription_packet("SG_p", "Bonjour", False)])
+    assert [s.text for s in captions.segments.values()] == ["Bonjour"]
+    feed(room, transcription_stream("SG_s", "Bonjour à", False))
+    feed(room, [transcription_packet("SG_p", "Bonjour à", False)])  # a copy: ignored
+    feed(room, transcription_stream("SG_s", "Bonjour à tous.", True))
+    assert [(s.id, s.text, s.final) for s in captions.segments.values()] == [
+        ("SG_p", "Bonjour à tous.", True)
+    ]
+    # The final stream grows as interim first (its chunk), then ends final.
+    assert [(u.segment.id, u.segment.text, u.segment.final) for u in updates] == [
+        ("SG_p", "Bonjour", False),
+        ("SG_p", "Bonjour à", False),
+        ("SG_p", "Bonjour à tous.", False),
+        ("SG_p", "Bonjour à tous.", True),
+    ]
+
+
+def test_packet_final_before_streams_is_not_taken_over_by_a_new_sentence() -> None:
+    room = make_room()
+    captions = Captions(room)
+    feed(room, [transcription_packet("SG_p", "Première phrase.", True)])
+    feed(room, transcription_stream("SG_s", "Deuxième", False))
+    feed(room, transcription_stream("SG_s", "Deuxième phrase.", True))
+    assert [(s.text, s.final) for s in captions.segments.values()] == [
+        ("Première phrase.", True),
+        ("Deuxième phrase.", True),
+    ]
+
+
+def test_legacy_only_transcriber_still_works() -> None:
+    # Older agents send packets only; a stream for another track changes nothing here.
+    room = make_room()
+    captions = Captions(room)
+    feed(room, transcription_stream("SG_a", "How can I help?", True, track_sid=AGENT_VOICE))
+    for number, sentence in enumerate(AGENT_SENTENCES):
+        for text, final in agent_updates(number, sentence):
+            feed(room, [transcription_packet(f"SG_{number}", text, final)])
+    alice = [s for s in captions.segments.values() if s.track_sid == ALICE_MIC]
+    assert [(s.text, s.final, s.participant_identity) for s in alice] == [
+        (t, True, "alice") for t in AGENT_SENTENCES
+    ]
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_stream_copy_without_language_is_not_a_second_update(final: bool) -> None:
+    room = make_room()
+    captions = Captions(room)
+    updates: list[CaptionUpdated] = []
+    room.events.on(CaptionUpdated, updates.append)
+    feed(room, [transcription_packet("SG_1", FINAL, final, language="fr")])
+    feed(room, transcription_stream("SG_1", FINAL, final))
+    assert [(u.segment.text, u.segment.final, u.segment.language) for u in updates] == [
+        (FINAL, final, "fr")
+    ]
+    assert captions.segments["SG_1"].language == "fr"
+
+
 def test_ten_thousand_segments_stay_bounded() -> None:
     room = make_room()
     captions = Captions(room)
     for i in range(10_000):
         if i % 2:
-            feed(room, [transcription_packet(f"SG_{i}", f"segment {i}", True)])
+            # Packets for another track: Alice's streams make packets for hers copies.
+            packet = transcription_packet(
+                f"SG_{i}", f"segment {i}", True, track_sid=AGENT_VOICE, transcribed="agent-1"
+            )
+            feed(room, [packet])
         else:
             feed(room, transcription_stream(f"SG_{i}", f"segment {i}", True))
         assert len(captions.segments) <= MAX_SEGMENTS
     assert len(captions.segments) == MAX_SEGMENTS
     assert "SG_9999" in captions.segments and "SG_0" not in captions.segments
     assert [s.id for s in captions.recent(2)] == ["SG_9998", "SG_9999"]
-    assert room._assembler.open_streams == 0
+    assert room.text_streams.open_streams == 0
 
 
 # --- chat ---------------------------------------------------------------------------------

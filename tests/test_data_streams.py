@@ -536,3 +536,28 @@ def test_a_stream_kept_alive_forever_is_closed_at_its_lifetime() -> None:
         clock.now += 10
         assembler.handle(_chunk("slow", b"x", index))
     assert assembler.open_streams == 0
+
+
+def test_a_stream_written_on_someones_behalf_is_checked_by_session() -> None:
+    """An agent captioning "ours" sends the header as "ours" (the server keeps that
+    identity, marked generated) and the rest as itself; the session sid the server
+    stamps on every packet is the same, and is what counts."""
+    _, packets = text_stream_packets("Bonjour à tous", topic="lk.transcription")
+    header, chunk, end = (models.DataPacket() for _ in range(3))
+    for copy, packet in zip((header, chunk, end), packets, strict=True):
+        copy.CopyFrom(packet)
+        copy.participant_sid = "PA_agent"
+    header.participant_identity = "ours"
+    header.stream_header.text_header.generated = True
+    chunk.participant_identity = end.participant_identity = "agent-1"
+    forged = models.DataPacket()
+    forged.CopyFrom(chunk)
+    forged.participant_identity, forged.participant_sid = "ours", "PA_mallory"
+    forged.stream_chunk.content = b"pwned"
+    assembler = listening("lk.transcription", progress=False)
+    assert assembler.handle(header) is None
+    assert assembler.handle(forged) is None
+    assert assembler.handle(chunk) is None
+    done = assembler.handle(end)
+    assert done is not None and done.text == "Bonjour à tous"
+    assert done.stream.sender_identity == "ours"

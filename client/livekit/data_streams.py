@@ -121,6 +121,10 @@ class IncomingTextStream:
     timestamp_ms: int
     total_length: int
     max_bytes: int = MAX_STREAM_BYTES
+    #: The session that sent the header, as the server stamps it on every packet.
+    #: The identity alone would not do: an agent writing on someone's behalf
+    #: (captions) keeps that someone's identity on the header only.
+    sender_sid: str = ""
     size: int = 0
     opened_at: float = field(default_factory=time.monotonic)
     last_activity: float = field(default_factory=time.monotonic)
@@ -204,9 +208,9 @@ class TextStreamAssembler:
     def handle(self, packet: models.DataPacket) -> StreamProgress | None:
         kind = packet.WhichOneof("value")
         self._expire()
-        sender = packet.participant_identity
+        sender = (packet.participant_identity, packet.participant_sid)
         if kind == "stream_header":
-            return self._header(packet.stream_header, sender)
+            return self._header(packet.stream_header, *sender)
         if kind == "stream_chunk":
             return self._chunk(packet.stream_chunk, sender)
         if kind == "stream_trailer":
@@ -222,7 +226,9 @@ class TextStreamAssembler:
             self._dropped.popitem(last=False)
         log.warning("text stream %.64r dropped: " + why, stream_id, *args)
 
-    def _header(self, header: models.DataStream.Header, sender: str) -> StreamProgress | None:
+    def _header(
+        self, header: models.DataStream.Header, sender: str, sender_sid: str
+    ) -> StreamProgress | None:
         listener = self._listeners.get(header.topic)
         if listener is None:
             return None  # nobody shows this topic: nothing is kept
@@ -240,7 +246,8 @@ class TextStreamAssembler:
         if header.total_length > listener.max_bytes:
             self._drop(header.stream_id, "announced %d bytes", header.total_length)
             return None
-        mine = [s for s in self._open.values() if s.sender_identity == sender]
+        owner = sender_sid or sender
+        mine = [s for s in self._open.values() if (s.sender_sid or s.sender_identity) == owner]
         if len(mine) >= MAX_OPEN_STREAMS_PER_SENDER:
             self._drop(mine[0].stream_id, "too many open streams from %.64r", sender)
         elif len(self._open) >= MAX_OPEN_STREAMS:
@@ -250,6 +257,7 @@ class TextStreamAssembler:
             stream_id=header.stream_id,
             topic=header.topic,
             sender_identity=sender,
+            sender_sid=sender_sid,
             attributes=dict(header.attributes),
             timestamp_ms=header.timestamp,
             total_length=header.total_length,
@@ -260,17 +268,23 @@ class TextStreamAssembler:
         self._open[header.stream_id] = stream
         return StreamProgress(stream, done=False) if listener.progress else None
 
-    def _stream_of(self, stream_id: str, sender: str) -> IncomingTextStream | None:
+    def _stream_of(self, stream_id: str, sender: tuple[str, str]) -> IncomingTextStream | None:
         stream = self._open.get(stream_id)
         if stream is None:
             return None
-        if stream.sender_identity != sender:
+        identity, sid = sender
+        # The server stamps the sending session's sid on every packet; without one
+        # (an old server), the identity is what we have.
+        same = sid == stream.sender_sid if stream.sender_sid else identity == stream.sender_identity
+        if not same:
             # Someone else's stream: never let them complete or extend it.
-            log.warning("ignoring a packet for stream %.64r from %.64r", stream_id, sender)
+            log.warning("ignoring a packet for stream %.64r from %.64r", stream_id, identity)
             return None
         return stream
 
-    def _chunk(self, chunk: models.DataStream.Chunk, sender: str) -> StreamProgress | None:
+    def _chunk(
+        self, chunk: models.DataStream.Chunk, sender: tuple[str, str]
+    ) -> StreamProgress | None:
         stream = self._stream_of(chunk.stream_id, sender)
         if stream is None or chunk.iv:
             return None
@@ -288,7 +302,9 @@ class TextStreamAssembler:
             return None
         return StreamProgress(stream, done=False, text=stream.text())
 
-    def _trailer(self, trailer: models.DataStream.Trailer, sender: str) -> StreamProgress | None:
+    def _trailer(
+        self, trailer: models.DataStream.Trailer, sender: tuple[str, str]
+    ) -> StreamProgress | None:
         stream = self._stream_of(trailer.stream_id, sender)
         if stream is None:
             return None

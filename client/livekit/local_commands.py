@@ -160,6 +160,34 @@ class LocalParticipantCommands:
                 rtc.SignalRequest(mute=rtc.MuteTrackRequest(sid=publication.sid, muted=muted))
             )
 
+    # --- subscriptions and own attributes ---------------------------------------------
+
+    async def set_track_settings(
+        self, track_sid: str, *, enabled: bool, width: int = 0, height: int = 0, fps: int = 0
+    ) -> None:
+        """Tell the server how a remote video track is shown: off (a hidden tile costs
+        nothing) or the size it is drawn at (the server picks the layer)."""
+        engine = self._session.require_engine()
+        await engine.send_request(
+            rtc.SignalRequest(
+                track_setting=rtc.UpdateTrackSettings(
+                    track_sids=[track_sid],
+                    disabled=not enabled,
+                    width=width,
+                    height=height,
+                    fps=fps,
+                )
+            )
+        )
+
+    async def set_own_attributes(self, attributes: dict[str, str]) -> None:
+        """Ask the server to set our attributes ("" removes one); needs the
+        canUpdateOwnMetadata grant, which the server checks."""
+        engine = self._session.require_engine()
+        await engine.send_request(
+            rtc.SignalRequest(update_metadata=rtc.UpdateParticipantMetadata(attributes=attributes))
+        )
+
     # --- data -------------------------------------------------------------------------
 
     async def publish_data(

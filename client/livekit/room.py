@@ -318,6 +318,17 @@ class Room:
     async def set_muted(self, publication: LocalTrackPublication, muted: bool) -> None:
         await self._commands.set_muted(publication, muted, self._engine)
 
+    async def set_track_settings(
+        self, track_sid: str, *, enabled: bool, width: int = 0, height: int = 0, fps: int = 0
+    ) -> None:
+        """Enable or disable a remote video track, or say at what size it is shown."""
+        await self._commands.set_track_settings(
+            track_sid, enabled=enabled, width=width, height=height, fps=fps
+        )
+
+    async def set_own_attributes(self, attributes: dict[str, str]) -> None:
+        await self._commands.set_own_attributes(attributes)
+
     def listen_text_streams(
         self, topic: str, *, progress: bool = False, max_bytes: int = MAX_STREAM_BYTES
     ) -> Callable[[], None]:

@@ -1,0 +1,127 @@
+"""One call as the interface drives it: the room, its chat, captions and local media.
+
+Qt-free: the UI runs this on the core thread and talks to it through the bridge.
+Local media comes from a ``MediaSources`` (devices once they exist; test sources
+until then), so the camera and microphone plug in without touching the rest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiortc.mediastreams import MediaStreamTrack
+
+from client.captions import Captions
+from client.chat import Chat, ChatMessage
+from client.livekit import events as ev
+from client.livekit.participant import LocalTrackPublication, TrackSource
+from client.livekit.room import Room, RoomOptions
+from client.media.tee import TeeTrack
+from client.media.test_sources import TestPatternTrack, ToneTrack
+from client.notifications import Notifications
+
+log = logging.getLogger(__name__)
+
+HAND_ATTRIBUTE = "handRaisedAt"
+CAMERA_SIZE = (640, 360)
+
+
+class MediaSources(Protocol):
+    def camera(self) -> MediaStreamTrack: ...
+
+    def microphone(self) -> MediaStreamTrack: ...
+
+
+class TestMediaSources:
+    """Stand-ins until device capture exists: a moving pattern and silence."""
+
+    __test__ = False
+
+    def camera(self) -> MediaStreamTrack:
+        return TestPatternTrack(*CAMERA_SIZE)
+
+    def microphone(self) -> MediaStreamTrack:
+        return ToneTrack(440.0, amplitude=0.0)
+
+
+@dataclass(frozen=True)
+class LocalMediaChanged(ev.Event):
+    """Our camera or microphone was turned on or off."""
+
+    camera_on: bool
+    microphone_on: bool
+
+
+class CallSession:
+    def __init__(
+        self, options: RoomOptions | None = None, media: MediaSources | None = None
+    ) -> None:
+        self.room = Room(options)
+        self.chat = Chat(self.room)
+        self.captions = Captions(self.room)
+        self.notifications = Notifications(self.room)
+        self._media = media or TestMediaSources()
+        #: The local camera, shown in the self view as it is sent.
+        self.camera_feed = TeeTrack(self._media.camera())
+        self.camera: LocalTrackPublication | None = None
+        self.microphone: LocalTrackPublication | None = None
+
+    @property
+    def events(self) -> ev.EventEmitter:
+        return self.room.events
+
+    @property
+    def camera_on(self) -> bool:
+        return self.camera is not None and not self.camera.muted
+
+    @property
+    def microphone_on(self) -> bool:
+        return self.microphone is not None and not self.microphone.muted
+
+    async def join(self, url: str, token: str, *, camera_on: bool, microphone_on: bool) -> None:
+        await self.room.connect(url, token)
+        # Both are published even when off (muted): turning them on is then instant.
+        self.microphone = await self.room.publish_track(
+            self._media.microphone(), TrackSource.MICROPHONE
+        )
+        if not microphone_on:
+            await self.room.set_muted(self.microphone, True)
+        width, height = CAMERA_SIZE
+        self.camera = await self.room.publish_track(
+            self.camera_feed, TrackSource.CAMERA, width=width, height=height
+        )
+        if not camera_on:
+            await self.room.set_muted(self.camera, True)
+        self._media_changed()
+
+    def _media_changed(self) -> None:
+        self.events.emit(LocalMediaChanged(self.camera_on, self.microphone_on))
+
+    async def set_microphone_on(self, on: bool) -> None:
+        if self.microphone is not None:
+            await self.room.set_muted(self.microphone, not on)
+        self._media_changed()
+
+    async def set_camera_on(self, on: bool) -> None:
+        if self.camera is not None:
+            await self.room.set_muted(self.camera, not on)
+        self._media_changed()
+
+    async def send_chat(self, text: str) -> ChatMessage:
+        return await self.chat.send(text)
+
+    async def set_hand_raised(self, raised: bool) -> None:
+        when = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        await self.room.set_own_attributes({HAND_ATTRIBUTE: when if raised else ""})
+
+    async def send_reaction(self, name: str) -> None:
+        await self.notifications.send_reaction(name)
+
+    async def leave(self) -> None:
+        await self.room.disconnect()
+        self.chat.close()
+        self.captions.close()
+        self.notifications.close()

@@ -19,9 +19,9 @@ import statistics
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import asdict, dataclass
-
-from aiortc import RTCPeerConnection
+from typing import Any
 
 from client.livekit import events as ev
 from client.livekit.engine import Engine
@@ -67,11 +67,6 @@ def trimmed_rss_mb() -> float:
     return rss_mb()
 
 
-def alive(kind: type) -> int:
-    gc.collect()
-    return sum(1 for o in gc.get_objects() if isinstance(o, kind))
-
-
 async def drop_signal(room: Room) -> None:
     """Close our session's signal socket, as a network drop would end it."""
     engine = room.engine
@@ -92,14 +87,33 @@ async def rejoin_once(room: Room, timeout_s: float = 20.0) -> float:
     return time.monotonic() - start
 
 
+def _track(room: Room, engines: weakref.WeakSet[Engine], pcs: weakref.WeakSet[Any]) -> None:
+    engine = room.engine
+    if engine is not None:
+        engines.add(engine)
+        for transport in (engine.publisher, engine.subscriber):
+            if transport is not None:
+                pcs.add(transport.pc)
+
+
 async def measure_rejoins(room: Room, count: int, warmup: int = 5) -> RejoinFigures:
-    """Rejoin ``warmup`` times, then ``count`` times with memory read around them."""
+    """Rejoin ``warmup`` times, then ``count`` times with memory read around them.
+
+    Only this room's own engines and PeerConnections are counted (weakly held), so
+    other calls in the same process do not blur the figure."""
+    engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+    pcs: weakref.WeakSet[Any] = weakref.WeakSet()
+    _track(room, engines, pcs)
     for _ in range(warmup):
         await rejoin_once(room)
+        _track(room, engines, pcs)
     gc.collect()
     start_mb = rss_mb()
     trimmed_start_mb = trimmed_rss_mb()
-    durations = [await rejoin_once(room) for _ in range(count)]
+    durations = []
+    for _ in range(count):
+        durations.append(await rejoin_once(room))
+        _track(room, engines, pcs)
     gc.collect()
     end_mb = rss_mb()
     trimmed_end_mb = trimmed_rss_mb()
@@ -111,8 +125,8 @@ async def measure_rejoins(room: Room, count: int, warmup: int = 5) -> RejoinFigu
         rss_trimmed_start_mb=round(trimmed_start_mb, 1),
         rss_trimmed_end_mb=round(trimmed_end_mb, 1),
         rss_trimmed_growth_mb_per_rejoin=round((trimmed_end_mb - trimmed_start_mb) / count, 3),
-        engines_alive=alive(Engine),
-        peer_connections_alive=alive(RTCPeerConnection),
+        engines_alive=len(engines),
+        peer_connections_alive=len(pcs),
         rejoin_s_p50=round(statistics.median(durations), 3),
         rejoin_s_max=round(max(durations), 3),
     )

@@ -1,9 +1,10 @@
 """Command line entry point: ``visio-desktop``.
 
-``visio-desktop join --url ... --token ... --headless`` joins a room and prints one
-line per event.  The application never needs root: the local demo meeting, which
-runs a server in a private network namespace, is a developer tool
-(``python -m devtools.demo``).
+``visio-desktop [link] [--no-prejoin]`` opens the window (home, or pre-join with a
+link); ``visio-desktop join --url ... --token ... --headless`` joins a room without
+a window and prints one line per event.  The application never needs root: the
+local demo meeting, which runs a server in a private network namespace, is a
+developer tool (``python -m devtools.demo``).
 """
 
 from __future__ import annotations
@@ -181,16 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if not arguments or arguments[0] != "join" or "--headless" not in arguments:
+        # The window: the home screen, or straight to pre-join with a link.
+        from client.ui.app import run
+
+        return run(arguments)
+    args = build_parser().parse_args(arguments)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # aioice/aiortc are chatty at INFO and above about expected network noise.
     logging.getLogger("aioice").setLevel(logging.ERROR)
-    if args.command != "join":
-        build_parser().print_help()
-        return 2
     if not args.token:
         print("error: no access token: pass --token or set VISIO_DESKTOP_TOKEN", file=sys.stderr)
         return 2

@@ -38,7 +38,14 @@ class DemoMeeting:
     server: LiveKitServer
     url: str
 
-    def token(self, identity: str, name: str, *, agent: bool = False) -> str:
+    def token(
+        self,
+        identity: str,
+        name: str,
+        *,
+        agent: bool = False,
+        attributes: dict[str, str] | None = None,
+    ) -> str:
         return mint_token(
             self.server.api_key,
             self.server.api_secret,
@@ -46,7 +53,56 @@ class DemoMeeting:
             room=DEMO_ROOM,
             name=name,
             agent=agent,
+            attributes=attributes,
+            # Raising a hand sets one's own attribute (handRaisedAt) on plain LiveKit.
+            can_update_own_metadata=True,
         )
+
+    def link(self, identity: str, name: str) -> str:
+        """A meeting link for our client, as a user would paste it."""
+        return f"{self.url}?token={self.token(identity, name)}"
+
+
+#: Colleagues in the demo meeting: (identity, name, colour, camera on, raises a hand).
+DEMO_COLLEAGUES = (
+    ("camille", "Camille Martin", "hsl(330, 55%, 42%)", True, True),
+    ("yacine", "Yacine Benali", "hsl(150, 45%, 35%)", False, False),
+)
+
+
+async def run_colleague(
+    meeting: DemoMeeting,
+    stop: asyncio.Event,
+    identity: str,
+    name: str,
+    colour: str,
+    camera_on: bool,
+    raises_hand: bool,
+) -> None:
+    """Another participant: a camera (or none), a hand raised, a chat line."""
+    room = Room(RoomOptions(ice_servers=[]))
+    await room.connect(meeting.url, meeting.token(identity, name, attributes={"color": colour}))
+    chat = Chat(room)
+    try:
+        camera = await room.publish_track(
+            TestPatternTrack(), TrackSource.CAMERA, width=640, height=360
+        )
+        if not camera_on:
+            await room.set_muted(camera, True)
+        microphone = await room.publish_track(
+            ToneTrack(440.0, amplitude=0.0), TrackSource.MICROPHONE
+        )
+        await room.set_muted(microphone, True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 4.0)
+        if not stop.is_set():
+            await chat.send(f"Bonjour, ici {name.split()[0]} 👋")
+        if raises_hand and not stop.is_set():
+            await room.set_own_attributes({"handRaisedAt": "2026-12-01T09:00:00.000+00:00"})
+        await stop.wait()
+    finally:
+        chat.close()
+        await room.disconnect()
 
 
 async def run_demo_participant(meeting: DemoMeeting, stop: asyncio.Event) -> None:
@@ -93,13 +149,17 @@ async def demo_meeting() -> AsyncIterator[DemoMeeting]:
     await asyncio.to_thread(server.start)
     meeting = DemoMeeting(server, server.ws_url)
     stop = asyncio.Event()
-    participant = asyncio.create_task(run_demo_participant(meeting, stop))
+    participants = [asyncio.create_task(run_demo_participant(meeting, stop))]
+    participants += [
+        asyncio.create_task(run_colleague(meeting, stop, *colleague))
+        for colleague in DEMO_COLLEAGUES
+    ]
     try:
         yield meeting
     finally:
         stop.set()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(participant, 10)
+            await asyncio.wait_for(asyncio.gather(*participants, return_exceptions=True), 10)
         await asyncio.to_thread(server.stop)
 
 
@@ -123,9 +183,45 @@ async def run_demo(seconds: float | None) -> int:
         return await task
 
 
+def run_windowed(verbose: bool) -> int:
+    """The demo meeting on a thread of its own; the app's window joins it."""
+    import concurrent.futures
+    import threading
+
+    from client.livekit.room import RoomOptions as AppRoomOptions
+    from client.ui.app import run
+
+    print("starting the local demo meeting (livekit-server in a private network namespace)…")
+    link: concurrent.futures.Future[str] = concurrent.futures.Future()
+    stop_demo = threading.Event()
+
+    async def host() -> None:
+        try:
+            async with demo_meeting() as meeting:
+                link.set_result(meeting.link("visio-desktop", "Vous"))
+                while not stop_demo.is_set():
+                    await asyncio.sleep(0.2)
+        except Exception as exc:
+            if not link.done():
+                link.set_exception(exc)
+            raise
+
+    thread = threading.Thread(target=lambda: asyncio.run(host()), name="demo-meeting")
+    thread.start()
+    try:
+        url = link.result(timeout=120)
+        arguments = [url, "--no-prejoin", "--name", "Vous"] + (["-v"] if verbose else [])
+        # The sandbox server's candidates are all the client may use.
+        return run(arguments, room_options=AppRoomOptions(ice_servers=[]))
+    finally:
+        stop_demo.set()
+        thread.join(20)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--seconds", type=float, default=None, help="leave after this long")
+    parser.add_argument("--headless", action="store_true", help="print events, no window")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -138,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
     enter_test_netns()
     try:
+        if not args.headless:
+            return run_windowed(args.verbose)
         return asyncio.run(run_demo(args.seconds))
     except KeyboardInterrupt:
         return 130

@@ -3,7 +3,7 @@
 They use the official LiveKit SDK (a test dependency) so that the benchmark's
 figures are those of our client receiving what a real client sends: each peer
 publishes stamped 640x360@30 VP8 video and a tone.  Usage (internal):
-``python -m devtools.sdk_peers URL TOKEN [TOKEN ...]``.
+``python -m devtools.sdk_peers [--fps N] URL TOKEN [TOKEN ...]``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ def camera_options() -> rtc.TrackPublishOptions:
     )
 
 
-async def feed_stamped_video(source: rtc.VideoSource, seed: int = 0) -> None:
-    """Feed a moving bar with a frame stamp (counter, capture time) at 30 fps."""
+async def feed_stamped_video(
+    source: rtc.VideoSource, seed: int = 0, fps: float = FPS, *, chroma: int = 128
+) -> None:
+    """Feed a moving bar with a frame stamp (counter, capture time) at ``fps``."""
     base = np.zeros((HEIGHT * 3 // 2, WIDTH), np.uint8)
-    base[:HEIGHT] = 60 + 40 * seed
-    base[HEIGHT:] = 128
+    base[:HEIGHT] = 60 + 40 * (seed % 4)
+    base[HEIGHT:] = chroma
     counter = 0
     start = time.monotonic()
     while True:
@@ -51,7 +53,7 @@ async def feed_stamped_video(source: rtc.VideoSource, seed: int = 0) -> None:
             rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.I420, buffer.tobytes())
         )
         counter += 1
-        await asyncio.sleep(max(0.0, start + counter / FPS - time.monotonic()))
+        await asyncio.sleep(max(0.0, start + counter / fps - time.monotonic()))
 
 
 async def feed_tone(source: rtc.AudioSource, frequency: float, amplitude: float = 0.2) -> None:
@@ -67,7 +69,9 @@ async def feed_tone(source: rtc.AudioSource, frequency: float, amplitude: float 
         )
 
 
-async def run_peer(url: str, token: str, index: int, tasks: list[asyncio.Task[None]]) -> rtc.Room:
+async def run_peer(
+    url: str, token: str, index: int, tasks: list[asyncio.Task[None]], fps: float = FPS
+) -> rtc.Room:
     room = rtc.Room()
     # Peers do not subscribe: their decoding would compete for the CPU we measure.
     await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
@@ -81,14 +85,15 @@ async def run_peer(url: str, token: str, index: int, tasks: list[asyncio.Task[No
         rtc.LocalAudioTrack.create_audio_track("microphone", audio),
         rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE),
     )
-    tasks.append(asyncio.create_task(feed_stamped_video(video, index)))
+    chroma = 90 + (index * 37) % 80  # each peer a tint of its own, easy to tell apart
+    tasks.append(asyncio.create_task(feed_stamped_video(video, index, fps, chroma=chroma)))
     tasks.append(asyncio.create_task(feed_tone(audio, 300.0 + 110 * index)))
     return room
 
 
-async def main(url: str, tokens: list[str]) -> None:
+async def main(url: str, tokens: list[str], fps: float = FPS) -> None:
     tasks: list[asyncio.Task[None]] = []
-    rooms = [await run_peer(url, token, i, tasks) for i, token in enumerate(tokens)]
+    rooms = [await run_peer(url, token, i, tasks, fps) for i, token in enumerate(tokens)]
     print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -102,4 +107,9 @@ async def main(url: str, tokens: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2:]))
+    # ``--fps N`` first, optionally: many peers on 2 cores must send fewer frames.
+    arguments = sys.argv[1:]
+    rate = float(FPS)
+    if arguments[:1] == ["--fps"]:
+        rate, arguments = float(arguments[1]), arguments[2:]
+    asyncio.run(main(arguments[0], arguments[1:], rate))

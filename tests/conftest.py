@@ -8,9 +8,11 @@ Unit tests run anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
@@ -19,6 +21,7 @@ import pytest
 from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
 from devtools.sandbox.netns import NetnsError, enter_test_netns, in_test_netns
 from devtools.sandbox.tokens import mint_token
+from devtools.xvfb import XvfbError, xvfb
 from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 
@@ -29,9 +32,32 @@ class TokenFactory(Protocol):
     def __call__(self, identity: str, room: str, **grants: Any) -> str: ...
 
 
+_xvfb: contextlib.ExitStack | None = None
+
+
+def _start_display() -> None:
+    """One private X server for every GUI test, started before any QApplication: the
+    widgets are drawn by a real X server, never on the developer's desktop."""
+    global _xvfb
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(xvfb(1920, 1080))
+    except XvfbError as exc:
+        warnings.warn(f"{exc}: GUI tests fall back to Qt's offscreen platform", stacklevel=1)
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    _xvfb = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _xvfb is not None:
+        _xvfb.close()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _netns_error
+    _start_display()
     if in_test_netns():
         return
     if os.geteuid() != 0:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +133,62 @@ class SdkPeer:
             feed_tone(source, frequency, amplitude=0.3)
         )
         return publication
+
+    async def publish_solid_video(
+        self, rgb: tuple[int, int, int], name: str = "camera"
+    ) -> rtc.LocalTrackPublication:
+        """A camera showing one colour, for checks on rendered pixels."""
+        source = rtc.VideoSource(WIDTH, HEIGHT)
+        track = rtc.LocalVideoTrack.create_video_track(name, source)
+        publication = await self.room.local_participant.publish_track(track, camera_options())
+        frame = np.empty((HEIGHT, WIDTH, 4), np.uint8)
+        frame[:, :] = (*rgb, 255)
+        data = frame.tobytes()
+
+        async def feed() -> None:
+            while True:
+                source.capture_frame(rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.RGBA, data))
+                await asyncio.sleep(1 / FPS)
+
+        self._publishers[publication.sid] = asyncio.ensure_future(feed())
+        return publication
+
+    async def caption(self, track_sid: str, sentence: str, *, interim_steps: int = 3) -> None:
+        """Caption our own speech as a transcription agent does: interim updates then the
+        final, each in both forms, the legacy packet and the stream under different ids."""
+        words = sentence.split()
+        packet_id, stream_id = f"SG_pkt_{uuid.uuid4().hex[:8]}", f"SG_str_{uuid.uuid4().hex[:8]}"
+        identity = self.identity
+        cuts = sorted({max(1, len(words) * (i + 1) // interim_steps) for i in range(interim_steps)})
+        for count in [*cuts[:-1], len(words)]:
+            final = count == len(words)
+            text = " ".join(words[:count])
+            await self.room.local_participant.publish_transcription(
+                rtc.Transcription(
+                    participant_identity=identity,
+                    track_sid=track_sid,
+                    segments=[
+                        rtc.TranscriptionSegment(
+                            id=packet_id,
+                            text=text,
+                            start_time=0,
+                            end_time=0,
+                            language="fr",
+                            final=final,
+                        )
+                    ],
+                )
+            )
+            await self.room.local_participant.send_text(
+                text,
+                topic="lk.transcription",
+                attributes={
+                    "lk.segment_id": stream_id,
+                    "lk.transcribed_track_id": track_sid,
+                    "lk.transcription_final": "true" if final else "false",
+                },
+            )
+            await asyncio.sleep(0.15)
 
     async def unpublish(self, sid: str) -> None:
         task = self._publishers.pop(sid, None)

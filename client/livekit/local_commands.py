@@ -142,8 +142,14 @@ class LocalParticipantCommands:
             self._events.emit(ev.LocalTrackUnpublished(publication))
 
     def stop_all(self) -> None:
+        """The room was left: end every publication and drop what ties it to the
+        closed session (its transceiver holds the PeerConnection alive)."""
         for publication in self.wanted:
             publication.stop_sending()
+            publication.transceiver = None
+            publication.sending = None
+        self.wanted.clear()
+        self._local.track_publications.clear()
 
     async def set_muted(
         self, publication: LocalTrackPublication, muted: bool, engine: Engine | None

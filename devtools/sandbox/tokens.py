@@ -31,6 +31,7 @@ def mint_token(
     can_publish_data: bool = True,
     room_join: bool = True,
     room_admin: bool = False,
+    can_update_own_metadata: bool = False,
     agent: bool = False,
     metadata: str | None = None,
     attributes: Mapping[str, str] | None = None,
@@ -56,6 +57,7 @@ def mint_token(
                 can_publish=can_publish,
                 can_subscribe=can_subscribe,
                 can_publish_data=can_publish_data,
+                can_update_own_metadata=can_update_own_metadata,
             )
         )
     )

@@ -1,0 +1,157 @@
+"""The windowed application: ``visio-desktop [link] [--no-prejoin] [--name NAME]``.
+
+Two loops run: the core's asyncio loop in its own thread (media, signaling) and
+qasync's on the Qt thread (UI-side coroutines).  The application never needs root
+and never enters a network namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import qasync
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from client import settings as settings_store
+from client.livekit import errors
+from client.livekit.room import RoomOptions
+from client.meeting_link import LinkError, MeetingLink, parse_meeting_link
+from client.settings import Settings
+from client.ui.bridge import CoreBridge
+from client.ui.core_thread import CoreThread
+from client.ui.main_window import MainWindow
+from client.ui.messages import link_error_message
+from client.ui.resources import resource_path
+from client.ui.video_frames import VideoConverter
+
+log = logging.getLogger(__name__)
+
+
+def ui_language(settings: Settings) -> str:
+    """The UI language: the one chosen, else the system's if we have it, else English."""
+    if settings.language in ("fr", "en"):
+        return settings.language
+    system = QLocale.system().name().split("_")[0]
+    return "fr" if system == "fr" else "en"
+
+
+def install_translations(app: QApplication, language: str) -> list[QTranslator]:
+    """Our catalogue plus Qt's own (standard buttons, dialogs); kept referenced."""
+    translators: list[QTranslator] = []
+    if language == "en":
+        return translators
+    ours = QTranslator(app)
+    if ours.load(str(resource_path("translations", f"visio_desktop_{language}.qm"))):
+        app.installTranslator(ours)
+        translators.append(ours)
+    else:
+        log.warning("no compiled %s translation (run `make translations`)", language)
+    qt = QTranslator(app)
+    if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt)
+        translators.append(qt)
+    return translators
+
+
+def create_application(argv: Sequence[str], settings: Settings) -> QApplication:
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        # Fractional scales (125 %, 150 %) stay crisp instead of being rounded.
+        __import__(
+            "PySide6.QtCore", fromlist=["Qt"]
+        ).Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(argv))
+    app.setApplicationName("Visio Desktop")
+    app.setOrganizationName("DINUM")
+    app.setDesktopFileName("visio-desktop")
+    style = resource_path("styles", "app.qss")
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    language = ui_language(settings)
+    app.setProperty("visio_translators", install_translations(app, language))
+    QLocale.setDefault(
+        QLocale(QLocale.Language.French if language == "fr" else QLocale.Language.English)
+    )
+    return app
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="visio-desktop")
+    parser.add_argument("link", nargs="?", help="meeting link (wss://…?token=…)")
+    parser.add_argument("--token", default=os.environ.get("VISIO_DESKTOP_TOKEN"))
+    parser.add_argument("--name", default=None, help="display name")
+    parser.add_argument("--no-prejoin", action="store_true", help="join without pre-join")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+class Application:
+    """The pieces a running app holds, so tests and tools can reach them."""
+
+    def __init__(self, argv: Sequence[str], *, room_options: RoomOptions | None = None) -> None:
+        self.settings = settings_store.load()
+        self.qt = create_application(argv, self.settings)
+        self.core = CoreThread()
+        self.core.start()
+        self.converter = VideoConverter()
+        self.converter.start()
+        self.bridge = CoreBridge(self.core)
+        self.window = MainWindow(
+            self.bridge, self.converter, self.settings, room_options=room_options
+        )
+
+    def open(self, link: MeetingLink | None, name: str | None, *, prejoin: bool = True) -> None:
+        self.window.show()
+        display_name = name or self.settings.display_name
+        if link is None:
+            self.window.show_home()
+        elif prejoin or not display_name:
+            self.window.open_prejoin(link, display_name)
+        else:
+            self.window.join_directly(link, display_name)
+
+    def close(self) -> None:
+        self.converter.stop()
+        self.core.stop()
+
+
+def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None = None) -> int:
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aioice").setLevel(logging.ERROR)
+    application = Application(sys.argv[:1], room_options=room_options)
+    link: MeetingLink | None = None
+    problem = ""
+    if args.link:
+        try:
+            link = parse_meeting_link(args.link, args.token or "")
+        except (LinkError, errors.ConnectError) as exc:
+            problem = link_error_message(exc)
+    loop = qasync.QEventLoop(application.qt)
+    asyncio.set_event_loop(loop)
+    signal.signal(signal.SIGINT, lambda *_: application.window.close())
+    application.open(link, args.name, prejoin=not args.no_prejoin)
+    if problem:
+        application.window.home.link.setText(args.link)
+        application.window.show_home(problem)
+    closed = asyncio.Event()
+    application.qt.aboutToQuit.connect(closed.set)
+    application.qt.lastWindowClosed.connect(closed.set)
+    try:
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        application.close()
+    return 0

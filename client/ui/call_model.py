@@ -1,0 +1,353 @@
+"""The call as the window shows it: who is there, what each tile shows, the state.
+
+A view-model in the Qt thread, built only from the core's events (through the
+bridge) and sending commands back through it.  It holds plain values the widgets
+read; it never touches the core's objects beyond reading an event's fields.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from client.call_session import HAND_ATTRIBUTE, CallSession, LocalMediaChanged
+from client.captions import CaptionUpdated
+from client.chat import ChatMessageReceived
+from client.livekit import events as ev
+from client.livekit.participant import Participant, TrackSource
+from client.notifications import ReactionReceived
+from client.ui.bridge import CoreBridge
+from client.ui.video_frames import FrameSlot, VideoConverter
+
+log = logging.getLogger(__name__)
+
+#: How long a speaker stays highlighted after the server says they stopped.
+SPEAKER_HOLD_S = 1.5
+#: A video with no new frame for this long is shown as frozen.
+FROZEN_AFTER_S = 2.0
+
+
+_HSL = re.compile(
+    r"^\s*hsla?\(\s*([\d.]+)(?:deg)?\s*[, ]\s*([\d.]+)%\s*[, ]\s*([\d.]+)%\s*(?:[,/][^)]*)?\)\s*$"
+)
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+def css_color(text: str) -> str | None:
+    """A CSS colour as Visio sends it (``hsl(h, s%, l%)`` or ``#rrggbb``) as ``#rrggbb``;
+    None for anything else (never trusted blindly: it comes from the wire)."""
+    value = text.strip()
+    if _HEX.match(value):
+        if len(value) == 4:
+            value = "#" + "".join(c * 2 for c in value[1:])
+        return value.lower()
+    match = _HSL.match(value)
+    if match is None:
+        return None
+    hue, saturation, lightness = (float(g) for g in match.groups())
+    red, green, blue = colorsys.hls_to_rgb(
+        (hue % 360) / 360, min(lightness, 100) / 100, min(saturation, 100) / 100
+    )
+    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+
+
+def participant_color(identity: str, attribute: str = "") -> str:
+    """The participant's colour: Visio's ``color`` attribute, else one from the identity."""
+    parsed = css_color(attribute) if attribute else None
+    if parsed is not None:
+        return parsed
+    digest = hashlib.sha256(identity.encode()).digest()
+    red, green, blue = colorsys.hls_to_rgb(digest[0] / 255, 0.42, 0.55)
+    return f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
+
+
+def initials(name: str) -> str:
+    words = [w for w in name.replace("-", " ").replace("_", " ").split() if w]
+    if not words:
+        return "?"
+    if len(words) == 1:
+        return words[0][:2].upper()
+    return (words[0][0] + words[-1][0]).upper()
+
+
+@dataclass
+class ParticipantView:
+    identity: str
+    name: str
+    is_local: bool = False
+    color: str = ""
+    microphone_muted: bool = True
+    camera_on: bool = False
+    screen_sharing: bool = False
+    hand_raised_at: str = ""
+    speaking: bool = False
+    speaking_until: float = 0.0
+    quality: ev.ConnectionQuality = ev.ConnectionQuality.UNKNOWN
+    joined_at: float = field(default_factory=time.monotonic)
+    camera_slot: FrameSlot | None = None
+    screen_slot: FrameSlot | None = None
+    camera_sid: str = ""
+    screen_sid: str = ""
+
+    @property
+    def initials(self) -> str:
+        return initials(self.name)
+
+    @property
+    def hand_raised(self) -> bool:
+        return bool(self.hand_raised_at)
+
+    def frozen(self, now: float) -> bool:
+        slot = self.camera_slot
+        if not self.camera_on or slot is None or slot.frames_in == 0:
+            return False
+        return now - slot.last_frame_at > FROZEN_AFTER_S
+
+
+class CallViewModel(QObject):
+    participantsChanged = Signal()
+    participantChanged = Signal(str)
+    stateChanged = Signal(str)
+    localMediaChanged = Signal(bool, bool)
+    chatMessage = Signal(object)
+    captionUpdated = Signal(object)
+    reaction = Signal(str, str)
+    ended = Signal(str, bool)
+    commandFailed = Signal(str)
+
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        session: CallSession,
+        converter: VideoConverter,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.session = session
+        self.converter = converter
+        self.participants: dict[str, ParticipantView] = {}
+        self.state = ev.ConnectionState.DISCONNECTED
+        self.camera_on = False
+        self.microphone_on = False
+        self.hand_raised = False
+        self.room_name = ""
+        self._slots_by_sid: dict[str, FrameSlot] = {}
+        bridge.coreEvent.connect(self._on_event)
+        bridge.commandFailed.connect(lambda what, exc: self.commandFailed.emit(str(exc)))
+        self._hold = QTimer(self)
+        self._hold.setInterval(250)
+        self._hold.timeout.connect(self._expire_speakers)
+        self._hold.start()
+
+    # --- queries -------------------------------------------------------------------
+
+    def ordered(self) -> list[ParticipantView]:
+        """Tiles in a stable order: ourselves first, then by arrival."""
+        return sorted(self.participants.values(), key=lambda p: (not p.is_local, p.joined_at))
+
+    def hand_queue(self) -> list[ParticipantView]:
+        raised = [p for p in self.participants.values() if p.hand_raised]
+        return sorted(raised, key=lambda p: p.hand_raised_at)
+
+    def screen_sharer(self) -> ParticipantView | None:
+        for participant in self.ordered():
+            if participant.screen_sharing and participant.screen_slot is not None:
+                return participant
+        return None
+
+    # --- commands --------------------------------------------------------------------
+
+    def toggle_microphone(self) -> None:
+        self.set_microphone(not self.microphone_on)
+
+    def set_microphone(self, on: bool) -> None:
+        self.microphone_on = on
+        self.localMediaChanged.emit(self.camera_on, self.microphone_on)
+        self.bridge.fire("microphone", self.session.set_microphone_on(on))
+
+    def toggle_camera(self) -> None:
+        self.set_camera(not self.camera_on)
+
+    def set_camera(self, on: bool) -> None:
+        self.camera_on = on
+        self.localMediaChanged.emit(self.camera_on, self.microphone_on)
+        self.bridge.fire("camera", self.session.set_camera_on(on))
+
+    def toggle_hand(self) -> None:
+        self.hand_raised = not self.hand_raised
+        self.bridge.fire("hand", self.session.set_hand_raised(self.hand_raised))
+
+    def send_chat(self, text: str) -> None:
+        if text.strip():
+            self.bridge.fire("chat", self.session.send_chat(text))
+
+    def send_reaction(self, name: str) -> None:
+        self.bridge.fire("reaction", self.session.send_reaction(name))
+
+    def set_video_visible(
+        self, participant: ParticipantView, visible: bool, w: int, h: int
+    ) -> None:
+        """A tile was shown, hidden or resized: subscribe to what it shows, no more."""
+        sid = participant.camera_sid
+        slot = participant.camera_slot
+        if slot is not None:
+            slot.configure(w, h, visible)
+        if sid and not participant.is_local:
+            self.bridge.fire(
+                "track settings",
+                self.session.room.set_track_settings(sid, enabled=visible, width=w, height=h),
+            )
+
+    # --- events ----------------------------------------------------------------------
+
+    def _view(self, participant: Participant, *, local: bool = False) -> ParticipantView:
+        view = self.participants.get(participant.identity)
+        if view is None:
+            view = ParticipantView(participant.identity, participant.display_name, is_local=local)
+            self.participants[participant.identity] = view
+        view.name = participant.display_name
+        view.color = participant_color(
+            participant.identity, participant.attributes.get("color", "")
+        )
+        view.hand_raised_at = participant.attributes.get(HAND_ATTRIBUTE, "")
+        return view
+
+    def _on_event(self, event: ev.Event) -> None:
+        try:
+            self._apply(event)
+        except Exception:
+            log.exception("the call view failed on %s", type(event).__name__)
+
+    def _apply(self, event: ev.Event) -> None:
+        match event:
+            case ev.ConnectionStateChanged(state=state):
+                self.state = state
+                self.stateChanged.emit(state.value)
+            case ev.Connected(room_name=name):
+                self.room_name = name
+                local = self._view(self.session.room.local_participant, local=True)
+                self._attach_local_preview(local)
+                self.participantsChanged.emit()
+            case ev.Disconnected(reason=reason, error=error):
+                self.ended.emit(reason, error is not None)
+            case ev.ParticipantConnected(participant=p):
+                self._view(p)
+                self.participantsChanged.emit()
+            case ev.ParticipantDisconnected(participant=p):
+                view = self.participants.pop(p.identity, None)
+                if view is not None:
+                    for slot in (view.camera_slot, view.screen_slot):
+                        if slot is not None:
+                            self.converter.remove(slot)
+                self.participantsChanged.emit()
+            case ev.ParticipantUpdated(participant=p):
+                if p.identity in self.participants:
+                    self._view(p, local=self.participants[p.identity].is_local)
+                    self.participantChanged.emit(p.identity)
+                    if self.participants[p.identity].is_local:
+                        self.hand_raised = self.participants[p.identity].hand_raised
+            case ev.TrackPublished(participant=p, publication=pub):
+                view = self._view(p)
+                if pub.source == TrackSource.MICROPHONE:
+                    view.microphone_muted = pub.muted
+                self.participantChanged.emit(p.identity)
+            case ev.TrackSubscribed(participant=p, publication=pub, track=track):
+                view = self._view(p)
+                if pub.kind == "video":
+                    slot = FrameSlot()
+                    self.converter.add(slot)
+                    self._slots_by_sid[pub.sid] = slot
+                    self.bridge.call(lambda: track.add_sink(slot.put))
+                    if pub.source == TrackSource.SCREEN_SHARE:
+                        view.screen_slot, view.screen_sid, view.screen_sharing = slot, pub.sid, True
+                        self.participantsChanged.emit()
+                    else:
+                        view.camera_slot, view.camera_sid = slot, pub.sid
+                        view.camera_on = not pub.muted
+                elif pub.source == TrackSource.MICROPHONE:
+                    view.microphone_muted = pub.muted
+                self.participantChanged.emit(p.identity)
+            case (
+                ev.TrackUnsubscribed(participant=p, publication=pub)
+                | ev.TrackUnpublished(participant=p, publication=pub)
+            ):
+                self._drop_track(p.identity, pub.sid, pub.source)
+            case ev.TrackMuted(participant=p, sid=sid) | ev.TrackUnmuted(participant=p, sid=sid):
+                self._muted(p, sid, isinstance(event, ev.TrackMuted))
+            case ev.ActiveSpeakersChanged(speakers=speakers):
+                now = time.monotonic()
+                active = {s.identity for s in speakers}
+                for view in self.participants.values():
+                    if view.identity in active:
+                        view.speaking_until = now + SPEAKER_HOLD_S
+                        if not view.speaking:
+                            view.speaking = True
+                            self.participantChanged.emit(view.identity)
+            case ev.ConnectionQualityChanged(participant=p, quality=quality):
+                view = self.participants.get(p.identity)
+                if view is not None:
+                    view.quality = quality
+                    self.participantChanged.emit(p.identity)
+            case LocalMediaChanged(camera_on=camera, microphone_on=microphone):
+                self.camera_on, self.microphone_on = camera, microphone
+                me = self.participants.get(self.session.room.local_participant.identity)
+                if me is not None:
+                    me.camera_on, me.microphone_muted = camera, not microphone
+                    self.participantChanged.emit(me.identity)
+                self.localMediaChanged.emit(camera, microphone)
+            case ChatMessageReceived(message=message):
+                self.chatMessage.emit(message)
+            case CaptionUpdated(segment=segment):
+                self.captionUpdated.emit(segment)
+            case ReactionReceived(sender_identity=identity, emoji=emoji):
+                self.reaction.emit(identity, emoji)
+
+    def _attach_local_preview(self, local: ParticipantView) -> None:
+        if local.camera_slot is not None:
+            return
+        slot = FrameSlot()
+        self.converter.add(slot)
+        local.camera_slot = slot
+        feed = self.session.camera_feed
+        self.bridge.call(lambda: feed.add_observer(slot.put))
+
+    def _drop_track(self, identity: str, sid: str, source: TrackSource) -> None:
+        view = self.participants.get(identity)
+        slot = self._slots_by_sid.pop(sid, None)
+        if slot is not None:
+            self.converter.remove(slot)
+        if view is None:
+            return
+        if view.screen_sid == sid:
+            view.screen_slot, view.screen_sid, view.screen_sharing = None, "", False
+            self.participantsChanged.emit()
+        if view.camera_sid == sid:
+            view.camera_slot, view.camera_sid, view.camera_on = None, "", False
+        self.participantChanged.emit(identity)
+
+    def _muted(self, participant: Participant, sid: str, muted: bool) -> None:
+        view = self.participants.get(participant.identity)
+        if view is None or view.is_local:
+            return
+        if sid == view.camera_sid:
+            view.camera_on = not muted
+        else:
+            publications = getattr(participant, "track_publications", {})
+            publication = publications.get(sid)
+            if publication is not None and publication.source == TrackSource.MICROPHONE:
+                view.microphone_muted = muted
+        self.participantChanged.emit(participant.identity)
+
+    def _expire_speakers(self) -> None:
+        now = time.monotonic()
+        for view in self.participants.values():
+            if view.speaking and now > view.speaking_until:
+                view.speaking = False
+                self.participantChanged.emit(view.identity)

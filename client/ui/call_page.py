@@ -1,0 +1,229 @@
+"""The call window's content: the stage, the side panels and the controls bar.
+
+Reconnecting shows as a banner over the stage, never as a dialog: the call goes
+on underneath and the banner goes away by itself.  Keyboard shortcuts live here
+(M, V, C, H, ?; Space to talk while muted) and can be turned off in settings.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.settings import Settings
+from client.ui.call_model import CallViewModel
+from client.ui.captions_history import CaptionsHistoryPanel
+from client.ui.captions_overlay import CaptionsOverlay
+from client.ui.chat_panel import ChatPanel
+from client.ui.controls_bar import ControlsBar
+from client.ui.participants_panel import ParticipantsPanel
+from client.ui.video_grid import VideoGrid
+
+# Marked for translation here, translated where shown (CallPage context).
+SHORTCUTS = (
+    ("M", QT_TRANSLATE_NOOP("CallPage", "Turn the microphone on or off")),
+    ("V", QT_TRANSLATE_NOOP("CallPage", "Turn the camera on or off")),
+    ("C", QT_TRANSLATE_NOOP("CallPage", "Show or hide captions")),
+    ("H", QT_TRANSLATE_NOOP("CallPage", "Raise or lower your hand")),
+    ("Space", QT_TRANSLATE_NOOP("CallPage", "Hold to talk while the microphone is off")),
+    ("?", QT_TRANSLATE_NOOP("CallPage", "List the shortcuts")),
+)
+
+
+class Banner(QLabel):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAccessibleName(self.tr("Connection status"))
+        self.hide()
+
+    def say(self, text: str) -> None:
+        self.setText(text)
+        self.setAccessibleDescription(text)
+        self.setVisible(bool(text))
+        self.raise_()
+
+
+class Stage(QWidget):
+    """The grid with its overlays (banner, captions, reactions) on top."""
+
+    def __init__(self, model: CallViewModel, settings: Settings, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.grid = VideoGrid(model, self)
+        self.banner = Banner(self)
+        self.captions = CaptionsOverlay(model, settings, self)
+        self.reaction = QLabel("", self)
+        self.reaction.setObjectName("reaction")
+        self.reaction.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reaction.hide()
+        self._reaction_timer = QTimer(self)
+        self._reaction_timer.setSingleShot(True)
+        self._reaction_timer.timeout.connect(self.reaction.hide)
+
+    def show_reaction(self, text: str) -> None:
+        self.reaction.setText(text)
+        self.reaction.adjustSize()
+        self.reaction.move(24, self.height() - self.reaction.height() - 140)
+        self.reaction.show()
+        self.reaction.raise_()
+        self._reaction_timer.start(3000)
+
+    def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
+        self.grid.setGeometry(self.rect())
+        self.banner.setGeometry(0, 0, self.width(), 40)
+        self.captions.place(self.rect())
+        super().resizeEvent(event)  # type: ignore[arg-type]
+
+
+class CallPage(QWidget):
+    leaveRequested = Signal()
+    settingsRequested = Signal()
+
+    def __init__(self, model: CallViewModel, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.settings = settings
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        body = QHBoxLayout()
+        body.setSpacing(0)
+        self.stage = Stage(model, settings, self)
+        body.addWidget(self.stage, 1)
+        self.side = QStackedWidget(self)
+        self.side.setObjectName("sidePanel")
+        self.side.setFixedWidth(360)
+        self.chat = ChatPanel(model, self.side)
+        self.people = ParticipantsPanel(model, self.side)
+        self.history = CaptionsHistoryPanel(model, self.side)
+        for panel in (self.chat, self.people, self.history):
+            self.side.addWidget(panel)
+        self.side.hide()
+        body.addWidget(self.side)
+        layout.addLayout(body, 1)
+        self.controls = ControlsBar(self)
+        layout.addWidget(self.controls)
+        self._push_to_talk = False
+        self._wire()
+        self._install_shortcuts()
+
+    # --- wiring -----------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        m, c = self.model, self.controls
+        c.microphoneToggled.connect(m.set_microphone)
+        c.cameraToggled.connect(m.set_camera)
+        c.handToggled.connect(lambda _on: m.toggle_hand())
+        c.reactionChosen.connect(m.send_reaction)
+        c.captionsToggled.connect(self.set_captions_visible)
+        c.chatToggled.connect(lambda on: self._show_panel(self.chat, on))
+        c.participantsToggled.connect(lambda on: self._show_panel(self.people, on))
+        c.leaveRequested.connect(self.leaveRequested)
+        c.settingsRequested.connect(self.settingsRequested)
+        m.localMediaChanged.connect(self._local_media)
+        m.stateChanged.connect(self._state)
+        m.reaction.connect(self._reaction)
+        m.commandFailed.connect(lambda text: self.stage.banner.say(text))
+        self.chat.unreadChanged.connect(c.set_unread)
+        c.captions.set_on(self.settings.captions_on)
+        self.stage.captions.setVisible(self.settings.captions_on)
+
+    def _install_shortcuts(self) -> None:
+        self._shortcuts: list[QShortcut] = []
+        for key, action in (
+            ("M", self.model.toggle_microphone),
+            ("V", self.model.toggle_camera),
+            ("C", lambda: self.controls.captions.click()),
+            ("H", lambda: self.controls.hand.click()),
+            ("?", self.show_shortcuts),
+        ):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(action)
+            self._shortcuts.append(shortcut)
+        self.apply_settings()
+        self.installEventFilter(self)
+
+    def apply_settings(self) -> None:
+        for shortcut in self._shortcuts:
+            shortcut.setEnabled(self.settings.shortcuts_enabled)
+        self.stage.captions.set_size(self.settings.caption_size)
+        self.stage.captions.set_background_opacity(self.settings.caption_background_opacity)
+
+    # --- push to talk -------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not self.settings.shortcuts_enabled or not isinstance(event, QKeyEvent):
+            return False
+        if event.key() != Qt.Key.Key_Space or event.isAutoRepeat():
+            return False
+        focus = self.focusWidget()
+        if (focus is not None and focus.inherits("QPlainTextEdit")) or (
+            focus is not None and focus.inherits("QLineEdit")
+        ):
+            return False  # typing a message, not talking
+        if event.type() == QEvent.Type.KeyPress and not self.model.microphone_on:
+            self._push_to_talk = True
+            self.model.set_microphone(True)
+            return True
+        if event.type() == QEvent.Type.KeyRelease and self._push_to_talk:
+            self._push_to_talk = False
+            self.model.set_microphone(False)
+            return True
+        return False
+
+    # --- reactions to the model -----------------------------------------------------------
+
+    def _local_media(self, camera: bool, microphone: bool) -> None:
+        self.controls.camera.set_on(camera)
+        self.controls.microphone.set_on(microphone)
+
+    def _state(self, state: str) -> None:
+        if state == "reconnecting":
+            self.stage.banner.say(self.tr("Connection lost — reconnecting…"))
+        elif state == "connected":
+            self.stage.banner.say("")
+
+    def _reaction(self, identity: str, emoji: str) -> None:
+        view = self.model.participants.get(identity)
+        name = view.name if view is not None else identity
+        self.stage.show_reaction(f"{emoji}  {name}")
+
+    def set_captions_visible(self, on: bool) -> None:
+        self.settings.captions_on = on
+        self.stage.captions.setVisible(on)
+
+    def _show_panel(self, panel: QWidget, on: bool) -> None:
+        for button, owner in (
+            (self.controls.chat, self.chat),
+            (self.controls.participants, self.people),
+        ):
+            if owner is not panel and on:
+                button.set_on(False)
+        if on:
+            self.side.setCurrentWidget(panel)
+        self.side.setVisible(on)
+
+    def show_history(self) -> None:
+        self.side.setCurrentWidget(self.history)
+        self.side.show()
+
+    def show_shortcuts(self) -> None:
+        lines = [
+            f"{key}\t{QCoreApplication.translate('CallPage', str(text))}" for key, text in SHORTCUTS
+        ]
+        box = QMessageBox(self)
+        box.setWindowTitle(self.tr("Keyboard shortcuts"))
+        box.setText("\n".join(lines))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.open()

@@ -1,0 +1,146 @@
+"""The call's controls: microphone, camera, screen, captions, chat, people, hand,
+reactions and leave.
+
+Every button has an accessible name that says what it controls and a
+description that says its state, so a screen reader announces "Microphone, off";
+its tooltip names the shortcut.  Toggle buttons are checkable: checked means on.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QWidget
+
+from client.notifications import REACTIONS
+from client.ui.resources import icon
+
+BUTTON_SIZE = QSize(52, 52)
+ICON_SIZE = QSize(26, 26)
+
+
+class ControlButton(QToolButton):
+    def __init__(
+        self,
+        name: str,
+        icon_on: str,
+        icon_off: str | None,
+        shortcut: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._name = name
+        self._icons = (icon_on, icon_off or icon_on)
+        self._shortcut = shortcut
+        self.setCheckable(icon_off is not None or shortcut in ("C", "H"))
+        # Microphone and camera: off is the state to notice (styled red).
+        self.setProperty("media", icon_off is not None)
+        self.setFixedSize(BUTTON_SIZE)
+        self.setIconSize(ICON_SIZE)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName(name)
+        self.set_on(False)
+
+    def set_on(self, on: bool) -> None:
+        self.blockSignals(True)
+        self.setChecked(on)
+        self.blockSignals(False)
+        self.setIcon(icon(self._icons[0] if on else self._icons[1]))
+        state = self.tr("on") if on else self.tr("off")
+        self.setAccessibleDescription(state)
+        self.setProperty("state", "on" if on else "off")
+        tip = f"{self._name} ({state})"
+        self.setToolTip(f"{tip} — {self._shortcut}" if self._shortcut else tip)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+
+class ControlsBar(QWidget):
+    microphoneToggled = Signal(bool)
+    cameraToggled = Signal(bool)
+    captionsToggled = Signal(bool)
+    chatToggled = Signal(bool)
+    participantsToggled = Signal(bool)
+    handToggled = Signal(bool)
+    reactionChosen = Signal(str)
+    leaveRequested = Signal()
+    settingsRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("controlsBar")
+        self.setAccessibleName(self.tr("Call controls"))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 16, 8)
+        layout.setSpacing(10)
+        self.microphone = ControlButton(self.tr("Microphone"), "mic", "mic-off", "M", self)
+        self.camera = ControlButton(self.tr("Camera"), "camera", "camera-off", "V", self)
+        self.share_screen = ControlButton(self.tr("Share screen"), "screen", None, "", self)
+        # Screen capture arrives with local devices; until then the button says so.
+        self.share_screen.setEnabled(False)
+        self.share_screen.setToolTip(self.tr("Screen sharing is not available in this version"))
+        self.captions = ControlButton(self.tr("Captions"), "captions", None, "C", self)
+        self.hand = ControlButton(self.tr("Raise hand"), "hand", None, "H", self)
+        self.reactions = ControlButton(self.tr("Reactions"), "reactions", None, "", self)
+        self.reactions.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.reactions)
+        for name, emoji in REACTIONS.items():
+            action = menu.addAction(emoji)
+            action.setToolTip(name)
+            action.triggered.connect(lambda _=False, n=name: self.reactionChosen.emit(n))
+        self.reactions.setMenu(menu)
+        self.chat = ControlButton(self.tr("Chat"), "chat", None, "", self)
+        self.chat.setCheckable(True)
+        self.participants = ControlButton(self.tr("Participants"), "participants", None, "", self)
+        self.participants.setCheckable(True)
+        self.settings = ControlButton(self.tr("Settings"), "settings", None, "", self)
+        self.leave = ControlButton(self.tr("Leave"), "leave", None, "", self)
+        self.leave.setObjectName("leaveButton")
+        self.leave.setFixedSize(QSize(72, 52))
+        self.leave.setToolTip(self.tr("Leave the call"))
+        self.leave.setAccessibleDescription("")
+
+        layout.addStretch(1)
+        for button in (
+            self.microphone,
+            self.camera,
+            self.share_screen,
+            self.captions,
+            self.hand,
+            self.reactions,
+        ):
+            layout.addWidget(button)
+        layout.addSpacing(24)
+        for button in (self.chat, self.participants, self.settings):
+            layout.addWidget(button)
+        layout.addSpacing(24)
+        layout.addWidget(self.leave)
+        layout.addStretch(1)
+
+        self.microphone.toggled.connect(self.microphoneToggled)
+        self.camera.toggled.connect(self.cameraToggled)
+        self.captions.toggled.connect(self.captionsToggled)
+        self.hand.toggled.connect(self.handToggled)
+        self.chat.toggled.connect(self.chatToggled)
+        self.participants.toggled.connect(self.participantsToggled)
+        self.settings.clicked.connect(self.settingsRequested)
+        self.leave.clicked.connect(self.leaveRequested)
+        for button, signal in (
+            (self.microphone, self.microphone.toggled),
+            (self.camera, self.camera.toggled),
+            (self.captions, self.captions.toggled),
+            (self.hand, self.hand.toggled),
+            (self.chat, self.chat.toggled),
+            (self.participants, self.participants.toggled),
+        ):
+            signal.connect(button.set_on)
+
+    def set_unread(self, count: int) -> None:
+        label = self.tr("Chat")
+        if count:
+            self.chat.setAccessibleName(self.tr("Chat, %n unread message(s)", "", count))
+            self.chat.setText(str(min(count, 99)))
+            self.chat.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        else:
+            self.chat.setAccessibleName(label)
+            self.chat.setText("")
+            self.chat.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)

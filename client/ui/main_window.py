@@ -1,0 +1,250 @@
+"""The application window: home, pre-join and call, one at a time."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
+
+from client import settings as settings_store
+from client.call_session import CallSession
+from client.livekit import errors
+from client.livekit.room import RoomOptions
+from client.livekit.tasks import TaskGroup
+from client.media.preview import PreviewReader
+from client.media.test_sources import TestPatternTrack, ToneTrack
+from client.meeting_link import MeetingLink
+from client.settings import Settings
+from client.ui.bridge import CoreBridge
+from client.ui.call_model import CallViewModel
+from client.ui.call_page import CallPage
+from client.ui.home_page import HomePage
+from client.ui.messages import connect_error_message
+from client.ui.prejoin_page import PrejoinPage
+from client.ui.video_frames import VideoConverter
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        bridge: CoreBridge,
+        converter: VideoConverter,
+        settings: Settings,
+        *,
+        room_options: RoomOptions | None = None,
+    ) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.converter = converter
+        self.settings = settings
+        self.room_options = room_options
+        self.setWindowTitle(self.tr("Visio"))
+        self.resize(1280, 720)
+        self.pages = QStackedWidget(self)
+        self.setCentralWidget(self.pages)
+        self.home = HomePage(settings, self.pages)
+        self.prejoin = PrejoinPage(self.pages)
+        self.pages.addWidget(self.home)
+        self.pages.addWidget(self.prejoin)
+        self.home.joinRequested.connect(self.open_prejoin)
+        self.prejoin.backRequested.connect(self.show_home)
+        self.prejoin.joinRequested.connect(self._prejoin_join)
+        self.session: CallSession | None = None
+        self.model: CallViewModel | None = None
+        self.call_page: CallPage | None = None
+        self._previews: list[PreviewReader] = []
+        self._link: MeetingLink | None = None
+        # UI-side coroutines (qasync loop), kept and logged if they fail.
+        self._ui_tasks = TaskGroup("window")
+        converter.add(self.prejoin.slot)
+
+    # --- navigation --------------------------------------------------------------------
+
+    def show_home(self, message: str = "") -> None:
+        self._stop_previews()
+        self.prejoin.stop()
+        self.home.reload_recent()
+        self.home.show_error(message)
+        self.pages.setCurrentWidget(self.home)
+
+    def open_prejoin(self, link: MeetingLink, name: str) -> None:
+        self._link = link
+        self._remember_name(name)
+        self.prejoin.prepare(link, name, camera_on=True, microphone_on=False)
+        self.pages.setCurrentWidget(self.prejoin)
+        self._start_previews()
+
+    def join_directly(self, link: MeetingLink, name: str) -> None:
+        """Straight into the call (``--no-prejoin``, kiosks)."""
+        self._link = link
+        self._remember_name(name)
+        self._start_join(link, name, camera_on=True, microphone_on=False)
+
+    def _remember_name(self, name: str) -> None:
+        if name and name != self.settings.display_name:
+            self.settings.display_name = name
+            self._save_settings()
+
+    def _save_settings(self) -> None:
+        try:
+            settings_store.save(self.settings)
+        except OSError as exc:
+            log.warning("cannot save the settings: %s", exc)
+
+    # --- previews ------------------------------------------------------------------------
+
+    def _start_previews(self) -> None:
+        if self._previews:
+            return
+        camera = PreviewReader(TestPatternTrack(640, 360), self.prejoin.slot.put)
+        microphone = PreviewReader(ToneTrack(440.0, amplitude=0.0), self.prejoin.meter.feed)
+        self._previews = [camera, microphone]
+
+        async def start() -> None:
+            camera.start()
+            microphone.start()
+
+        self.bridge.fire("preview", start())
+
+    def _stop_previews(self) -> None:
+        previews, self._previews = self._previews, []
+
+        async def stop() -> None:
+            for preview in previews:
+                await preview.stop()
+
+        if previews:
+            self.bridge.fire("preview", stop())
+
+    # --- joining ------------------------------------------------------------------------
+
+    def _prejoin_join(self, camera_on: bool, microphone_on: bool, name: str) -> None:
+        if self._link is None:
+            return
+        self._remember_name(name)
+        self._stop_previews()
+        self.prejoin.stop()
+        self._start_join(self._link, name, camera_on=camera_on, microphone_on=microphone_on)
+
+    def _start_join(
+        self, link: MeetingLink, name: str, *, camera_on: bool, microphone_on: bool
+    ) -> None:
+        self._ui_tasks.spawn(self._join(link, name, camera_on, microphone_on), "join")
+
+    async def _join(
+        self, link: MeetingLink, name: str, camera_on: bool, microphone_on: bool
+    ) -> None:
+        options = self.room_options
+
+        async def create() -> CallSession:
+            # Built on the core loop, which runs it from now on.
+            session = CallSession(options)
+            self.bridge.observe(session.events)
+            return session
+
+        session = await self.bridge.run(create())
+        self.session = session
+        self.model = CallViewModel(self.bridge, session, self.converter, self)
+        page = CallPage(self.model, self.settings, self.pages)
+        page.leaveRequested.connect(self.leave)
+        page.settingsRequested.connect(self.open_settings)
+        self.model.ended.connect(self._ended)
+        self.call_page = page
+        self.pages.addWidget(page)
+        self.pages.setCurrentWidget(page)
+        page.controls.camera.set_on(camera_on)
+        page.controls.microphone.set_on(microphone_on)
+        try:
+            await self.bridge.run(
+                session.join(link.url, link.token, camera_on=camera_on, microphone_on=microphone_on)
+            )
+        except (errors.ConnectError, errors.PublishError, errors.NotConnectedError) as exc:
+            await self._teardown()
+            self.show_home(connect_error_message(exc))
+            return
+        except Exception as exc:  # the app must stay usable whatever happened
+            log.exception("joining failed")
+            await self._teardown()
+            self.show_home(connect_error_message(exc))
+            return
+        self.settings.remember_meeting(link.url, self.model.room_name)
+        self._save_settings()
+        self.setWindowTitle(self.tr("Visio — %1").replace("%1", self.model.room_name))
+
+    def _ended(self, reason: str, by_error: bool) -> None:
+        if by_error:
+            self._ui_tasks.spawn(self._end_with(reason), "end")
+
+    async def _end_with(self, reason: str) -> None:
+        await self._teardown()
+        self.show_home(connect_error_message(errors.DisconnectedError(reason)))
+
+    def leave(self) -> None:
+        self._ui_tasks.spawn(self._leave(), "leave")
+
+    async def _leave(self) -> None:
+        await self._teardown()
+        self.setWindowTitle(self.tr("Visio"))
+        self.show_home()
+
+    async def _teardown(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                await self.bridge.run(session.leave())
+            except Exception:
+                log.exception("leaving failed")
+        page, self.call_page = self.call_page, None
+        if page is not None:
+            self.pages.removeWidget(page)
+            page.deleteLater()
+        if self.model is not None:
+            for view in self.model.participants.values():
+                for slot in (view.camera_slot, view.screen_slot):
+                    if slot is not None:
+                        self.converter.remove(slot)
+            self.model.deleteLater()
+            self.model = None
+
+    @property
+    def in_call(self) -> bool:
+        return self.session is not None
+
+    def open_settings(self) -> None:
+        from client.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(self._settings_changed)
+        dialog.open()
+
+    def _settings_changed(self) -> None:
+        self._save_settings()
+        if self.call_page is not None:
+            self.call_page.apply_settings()
+
+    # --- closing ----------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.in_call:
+            event.accept()
+            return
+        answer = QMessageBox.question(
+            self,
+            self.tr("Leave the call?"),
+            self.tr("You are in a call. Closing the window will leave it."),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            event.ignore()
+            return
+        event.ignore()
+
+        async def leave_and_close() -> None:
+            await self._teardown()
+            self.close()
+
+        self._ui_tasks.spawn(leave_and_close(), "close")

@@ -1,0 +1,91 @@
+"""Errors turned into sentences for the user, in their language, with what to do."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+
+from client.livekit import errors
+from client.meeting_link import LinkError
+
+
+def link_error_message(exc: Exception) -> str:
+    if isinstance(exc, errors.InsecureTransportError):
+        return QCoreApplication.translate(
+            "Messages",
+            "This address is not secure (ws:// or http://) and the server is not on this "
+            "computer or a private network. Ask for a wss:// or https:// link.",
+        )
+    if isinstance(exc, LinkError):
+        text = str(exc)
+        if "token" in text and "malformed" in text:
+            return QCoreApplication.translate(
+                "Messages", "The access token in this link is damaged. Copy the whole link again."
+            )
+        if "token" in text:
+            return QCoreApplication.translate(
+                "Messages",
+                "This link has no access token. Paste the whole link, or the token below.",
+            )
+        if "empty" in text:
+            return QCoreApplication.translate(
+                "Messages", "Paste the link of the meeting you were invited to."
+            )
+        return QCoreApplication.translate(
+            "Messages", "This is not a meeting link. Check that you copied it whole."
+        )
+    return connect_error_message(exc)
+
+
+def disconnected_message(reason: str) -> str:
+    """The core's reasons for ending a session, in the user's language."""
+    if "removed" in reason:
+        return QCoreApplication.translate("Messages", "You were removed from the meeting.")
+    if "closed" in reason:
+        return QCoreApplication.translate("Messages", "The meeting has ended.")
+    if "same identity" in reason:
+        return QCoreApplication.translate(
+            "Messages", "You joined this meeting from another device, so this one left it."
+        )
+    return QCoreApplication.translate("Messages", "The server ended your session.")
+
+
+def connect_error_message(exc: BaseException) -> str:
+    """Why joining failed, and what the user can do about it."""
+    match exc:
+        case errors.TokenExpiredError():
+            return QCoreApplication.translate(
+                "Messages", "This invitation has expired. Ask the organiser for a new link."
+            )
+        case errors.TokenInvalidError():
+            return QCoreApplication.translate(
+                "Messages", "This invitation is not valid for this server. Ask for a new link."
+            )
+        case errors.PermissionDeniedError():
+            return QCoreApplication.translate(
+                "Messages", "You are not allowed to join this meeting."
+            )
+        case errors.RoomFullError():
+            return QCoreApplication.translate("Messages", "The meeting is full. Try again later.")
+        case errors.InvalidUrlError():
+            return QCoreApplication.translate(
+                "Messages", "No meeting server answers at this address. Check the link."
+            )
+        case errors.JoinTimeoutError() | errors.ServerUnreachableError():
+            return QCoreApplication.translate(
+                "Messages",
+                "The meeting server cannot be reached. Check your network connection; "
+                "the app will keep the link so you can try again.",
+            )
+        case errors.MediaConnectionError():
+            return QCoreApplication.translate(
+                "Messages",
+                "Connected, but audio and video cannot get through this network "
+                "(a firewall may block them). Try another network or contact your IT support.",
+            )
+        case errors.DisconnectedError():
+            return disconnected_message(str(exc))
+        case errors.InsecureTransportError():
+            return link_error_message(exc if isinstance(exc, Exception) else Exception())
+    return QCoreApplication.translate("Messages", "Something went wrong (%1). Try again.").replace(
+        "%1", type(exc).__name__
+    )

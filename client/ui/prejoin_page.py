@@ -1,0 +1,147 @@
+"""Pre-join: see yourself, check the microphone, pick devices, then join.
+
+Until device capture exists the preview shows the test source the call will
+send, and the device menus list what is really available: that source.  The
+screen reads frames through the same slot and converter as a call tile.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.media.level_meter import LevelMeter
+from client.meeting_link import MeetingLink
+from client.ui.call_model import ParticipantView, participant_color
+from client.ui.controls_bar import ControlButton
+from client.ui.video_frames import FrameSlot
+from client.ui.video_tile import VideoTile
+
+
+class PrejoinPage(QWidget):
+    #: (camera on, microphone on, display name)
+    joinRequested = Signal(bool, bool, str)
+    backRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.link: MeetingLink | None = None
+        self.slot = FrameSlot()
+        self.meter = LevelMeter()
+        self.view = ParticipantView("me", "", is_local=True, camera_on=True)
+        self.view.camera_slot = self.slot
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(32, 32, 32, 32)
+        outer.setSpacing(24)
+        self.preview = VideoTile(self.view, self)
+        self.preview.setAccessibleName(self.tr("Camera preview"))
+        self.preview.setMinimumSize(480, 270)
+        outer.addWidget(self.preview, 3)
+        card = QFrame(self)
+        card.setObjectName("card")
+        card.setMaximumWidth(420)
+        layout = QVBoxLayout(card)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.setSpacing(12)
+        self.title = QLabel(self.tr("Ready to join?"), card)
+        self.title.setObjectName("title")
+        self.server = QLabel("", card)
+        self.server.setObjectName("subtitle")
+        self.server.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.title)
+        layout.addWidget(self.server)
+        form = QFormLayout()
+        self.name = QLineEdit(card)
+        self.name.setAccessibleName(self.tr("Your name"))
+        self.name.setMaxLength(80)
+        self.camera_menu = QComboBox(card)
+        self.camera_menu.setAccessibleName(self.tr("Camera"))
+        self.camera_menu.addItem(self.tr("Test pattern (no camera support yet)"))
+        self.microphone_menu = QComboBox(card)
+        self.microphone_menu.setAccessibleName(self.tr("Microphone"))
+        self.microphone_menu.addItem(self.tr("Silence (no microphone support yet)"))
+        self.speaker_menu = QComboBox(card)
+        self.speaker_menu.setAccessibleName(self.tr("Speaker"))
+        self.speaker_menu.addItem(self.tr("System default"))
+        form.addRow(self.tr("Name"), self.name)
+        form.addRow(self.tr("Camera"), self.camera_menu)
+        form.addRow(self.tr("Microphone"), self.microphone_menu)
+        form.addRow(self.tr("Speaker"), self.speaker_menu)
+        layout.addLayout(form)
+        self.level = QProgressBar(card)
+        self.level.setRange(0, 60)
+        self.level.setTextVisible(False)
+        self.level.setAccessibleName(self.tr("Microphone level"))
+        self.level.setFixedHeight(10)
+        layout.addWidget(self.level)
+        toggles = QHBoxLayout()
+        self.microphone = ControlButton(self.tr("Microphone"), "mic", "mic-off", "M", card)
+        self.camera = ControlButton(self.tr("Camera"), "camera", "camera-off", "V", card)
+        self.microphone.toggled.connect(self.microphone.set_on)
+        self.camera.toggled.connect(self.camera.set_on)
+        self.camera.toggled.connect(self._camera_toggled)
+        toggles.addStretch(1)
+        toggles.addWidget(self.microphone)
+        toggles.addWidget(self.camera)
+        toggles.addStretch(1)
+        layout.addLayout(toggles)
+        buttons = QHBoxLayout()
+        self.back = QPushButton(self.tr("Back"), card)
+        self.join = QPushButton(self.tr("Join now"), card)
+        self.join.setObjectName("primary")
+        self.join.setDefault(True)
+        buttons.addWidget(self.back)
+        buttons.addStretch(1)
+        buttons.addWidget(self.join)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        outer.addWidget(card, 2)
+        self.join.clicked.connect(self._join)
+        self.back.clicked.connect(self.backRequested)
+        self.name.textChanged.connect(self._name_changed)
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(50)
+        self._meter_timer.timeout.connect(self._show_level)
+
+    def prepare(self, link: MeetingLink, name: str, camera_on: bool, microphone_on: bool) -> None:
+        self.link = link
+        self.server.setText(self.tr("Meeting on %1").replace("%1", link.server))
+        self.name.setText(name)
+        self.camera.set_on(camera_on)
+        self.microphone.set_on(microphone_on)
+        self._camera_toggled(camera_on)
+        self._meter_timer.start()
+
+    def stop(self) -> None:
+        self._meter_timer.stop()
+
+    def _name_changed(self, name: str) -> None:
+        self.view.name = name.strip() or "?"
+        self.view.color = participant_color(name)
+        self.preview.refresh()
+
+    def _camera_toggled(self, on: bool) -> None:
+        self.view.camera_on = on
+        self.preview.refresh()
+
+    def _show_level(self) -> None:
+        # The bar spans -60 dBFS (empty) to 0 dBFS (full).
+        self.level.setValue(int(min(60.0, max(0.0, self.meter.level_dbfs + 60.0))))
+
+    def _join(self) -> None:
+        name = self.name.text().strip()
+        if not name:
+            self.name.setFocus()
+            return
+        self.joinRequested.emit(self.camera.isChecked(), self.microphone.isChecked(), name)

@@ -1,0 +1,225 @@
+"""One participant's tile: video, or initials on their colour, and their state.
+
+Painted by hand (no child widgets) so a grid of 25 tiles is 25 cheap paints: the
+video image arrives already at the tile's size from the converter thread, the
+name, the muted microphone, the raised hand and the connection quality are drawn
+over it, and a frozen video gets a visible overlay.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from client.livekit import events as ev
+from client.ui.call_model import ParticipantView
+from client.ui.resources import pixmap
+from client.ui.video_frames import FrameSlot
+
+_QUALITY_BARS = {
+    ev.ConnectionQuality.EXCELLENT: 4,
+    ev.ConnectionQuality.GOOD: 3,
+    ev.ConnectionQuality.POOR: 1,
+    ev.ConnectionQuality.LOST: 0,
+}
+
+
+class VideoTile(QWidget):
+    #: Shown, hidden or resized: (tile, visible, width px, height px).
+    visibilityChanged = Signal(object, bool, int, int)
+    pinRequested = Signal(str)
+    _imageReady = Signal()
+
+    def __init__(self, participant: ParticipantView, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.participant = participant
+        self.pinned = False
+        self._image: QImage | None = None
+        self._bound: FrameSlot | None = None
+        self.images_painted = 0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(QSize(120, 68))
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self._imageReady.connect(self._take_image, Qt.ConnectionType.QueuedConnection)
+        self.bind_slot()
+        self.refresh()
+
+    def bind_slot(self) -> None:
+        slot = self.participant.camera_slot
+        if slot is self._bound:
+            return
+        self._bound = slot
+        self._image = None
+        if slot is not None:
+            # Emitted from the converter thread: queued, so the paint happens here.
+            slot.set_notify(self._imageReady.emit)
+            # A track subscribed after the tile was laid out learns its size now.
+            self._report(self.isVisible())
+
+    def refresh(self) -> None:
+        p = self.participant
+        state = []
+        if p.microphone_muted:
+            state.append(self.tr("microphone off"))
+        if not p.camera_on:
+            state.append(self.tr("camera off"))
+        if p.hand_raised:
+            state.append(self.tr("hand raised"))
+        if p.speaking:
+            state.append(self.tr("speaking"))
+        self.setAccessibleName(p.name + (self.tr(" (you)") if p.is_local else ""))
+        self.setAccessibleDescription(", ".join(state))
+        self.setToolTip(p.name)
+        self.bind_slot()
+        self.update()
+
+    # --- size and visibility: what the subscription asks for ----------------------------
+
+    def _report(self, visible: bool) -> None:
+        ratio = self.devicePixelRatioF()
+        self.visibilityChanged.emit(
+            self, visible, int(self.width() * ratio), int(self.height() * ratio)
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isVisible():
+            self._report(True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._report(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._report(False)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.pinRequested.emit(self.participant.identity)
+
+    # --- painting --------------------------------------------------------------------------
+
+    @Slot()
+    def _take_image(self) -> None:
+        slot = self.participant.camera_slot
+        if slot is None:
+            return
+        image = slot.take_image()
+        if image is not None:
+            self._image = image
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = self.participant
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect())
+        painter.fillRect(rect, QColor("#1b1d22"))
+        show_video = p.camera_on and self._image is not None and p.camera_slot is not None
+        if show_video:
+            assert self._image is not None
+            ratio = self.devicePixelRatioF()
+            size = self._image.size() / ratio
+            x = (rect.width() - size.width()) / 2
+            y = (rect.height() - size.height()) / 2
+            painter.drawImage(QRectF(x, y, size.width(), size.height()), self._image)
+            self.images_painted += 1
+        else:
+            self._paint_initials(painter, rect)
+        if show_video and p.frozen(time.monotonic()):
+            self._paint_frozen(painter, rect)
+        self._paint_label(painter, rect)
+        if p.speaking:
+            painter.setPen(QPen(QColor("#4f8cff"), 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), 8, 8)
+        elif self.pinned:
+            painter.setPen(QPen(QColor("#ffffff"), 2, Qt.PenStyle.DashLine))
+            painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 8, 8)
+        painter.end()
+
+    def _paint_initials(self, painter: QPainter, rect: QRectF) -> None:
+        p = self.participant
+        diameter = min(rect.width(), rect.height()) * 0.42
+        circle = QRectF(
+            rect.center().x() - diameter / 2, rect.center().y() - diameter / 2, diameter, diameter
+        )
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(p.color) if QColor(p.color).isValid() else QColor("#5a5f6b"))
+        painter.drawEllipse(circle)
+        font = QFont(self.font())
+        font.setPixelSize(max(10, int(diameter * 0.38)))
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(circle, Qt.AlignmentFlag.AlignCenter, p.initials)
+
+    def _paint_frozen(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, QColor(0, 0, 0, 140))
+        font = QFont(self.font())
+        font.setPixelSize(max(11, int(rect.height() * 0.07)))
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(
+            rect, Qt.AlignmentFlag.AlignCenter, self.tr("Video frozen — weak connection")
+        )
+
+    def _paint_label(self, painter: QPainter, rect: QRectF) -> None:
+        p = self.participant
+        ratio = self.devicePixelRatioF()
+        font = QFont(self.font())
+        font.setPixelSize(max(11, min(16, int(rect.height() * 0.075))))
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        name = p.name + (self.tr(" (you)") if p.is_local else "")
+        icon = metrics.height()
+        text_width = min(metrics.horizontalAdvance(name), int(rect.width() * 0.6))
+        extra = (icon + 4) * (int(p.microphone_muted) + int(p.hand_raised))
+        box = QRectF(8, rect.height() - icon - 16, text_width + extra + 16, icon + 8)
+        path = QPainterPath()
+        path.addRoundedRect(box, 6, 6)
+        painter.fillPath(path, QColor(0, 0, 0, 150))
+        x = box.left() + 8
+        if p.hand_raised:
+            painter.drawPixmap(int(x), int(box.top() + 4), pixmap("hand", icon, ratio))
+            x += icon + 4
+        if p.microphone_muted:
+            painter.drawPixmap(int(x), int(box.top() + 4), pixmap("mic-off", icon, ratio))
+            x += icon + 4
+        painter.setPen(QColor("#ffffff"))
+        elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, text_width)
+        painter.drawText(
+            QRectF(x, box.top(), text_width + 2, box.height()),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            elided,
+        )
+        bars = _QUALITY_BARS.get(p.quality)
+        if bars is not None:
+            self._paint_quality(painter, QRectF(rect.width() - 30, 10, 20, 14), bars)
+
+    @staticmethod
+    def _paint_quality(painter: QPainter, box: QRectF, bars: int) -> None:
+        colour = (
+            QColor("#3ecf8e") if bars >= 3 else QColor("#f5a524") if bars else QColor("#ff5b5b")
+        )
+        width = box.width() / 4
+        for i in range(4):
+            height = box.height() * (i + 1) / 4
+            bar = QRectF(box.left() + i * width, box.bottom() - height, width - 2, height)
+            painter.fillRect(bar, colour if i < bars else QColor(255, 255, 255, 60))

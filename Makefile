@@ -6,13 +6,16 @@ VENV_PY := $(VENV)/bin/python
 # Re-install only when the project's dependencies change.
 VENV_STAMP := $(VENV)/.installed-pyproject
 
-.PHONY: help venv deps livekit-server test lint run bench
+.PHONY: help venv deps livekit-server test lint run bench translations translations-update
 
 help:
 	@echo "make run             start the local demo (server + participants in a sandbox)"
 	@echo "make test            run the test suite (installs what is missing first)"
 	@echo "make lint            ruff check, ruff format --check, mypy"
 	@echo "make bench           4-participant call benchmark, JSON on stdout"
+	@echo "make fuzz            fuzz the wire parsers for 1 000 000 inputs; report, JSON last"
+	@echo "make translations    compile the French catalogue (.ts -> .qm)"
+	@echo "make translations-update  rescan the code for strings into the .ts"
 	@echo "make venv            create .venv and install the project with its test extras"
 	@echo "make deps            install missing Debian packages"
 	@echo "make livekit-server  build the pinned livekit-server into ~/.cache/visio-desktop"
@@ -24,22 +27,38 @@ $(VENV_STAMP): pyproject.toml
 	$(VENV_PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The .ts is the committed source; building never rescans the code.
+TRANSLATIONS_TS := resources/translations/visio_desktop_fr.ts
+TRANSLATIONS_QM := $(TRANSLATIONS_TS:.ts=.qm)
+
+translations: $(TRANSLATIONS_QM)
+
+$(TRANSLATIONS_QM): $(TRANSLATIONS_TS) devtools/translations.py $(VENV_STAMP)
+	$(VENV_PY) -m devtools.translations compile
+
+translations-update: venv
+	$(VENV_PY) -m devtools.translations update
+
 deps:
 	scripts/install-debian-deps.sh
 
 livekit-server: venv
 	$(VENV_PY) -c 'from devtools.sandbox.livekit_server import ensure_server_binary; ensure_server_binary()'
 
-test: venv deps livekit-server lint
+test: venv translations deps livekit-server lint
 	$(VENV_PY) -m pytest -q
 
-lint: venv
+lint: venv translations
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-run: venv deps livekit-server
+run: venv translations deps livekit-server
 	$(VENV_PY) -m devtools.demo
 
 bench: venv deps livekit-server
 	$(VENV_PY) -m bench call --participants 4 --seconds 20 --json
+
+.PHONY: fuzz
+fuzz: venv
+	$(VENV_PY) -m devtools.fuzz --inputs 1000000

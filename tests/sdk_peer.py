@@ -44,8 +44,8 @@ class SdkPeer:
         self.room.on("track_subscribed", self._on_track)
         self.room.on("data_received", self._on_data)
 
-    async def connect(self) -> None:
-        await self.room.connect(self.url, self.token, rtc.RoomOptions(auto_subscribe=True))
+    async def connect(self, *, subscribe: bool = True) -> None:
+        await self.room.connect(self.url, self.token, rtc.RoomOptions(auto_subscribe=subscribe))
 
     @property
     def identity(self) -> str:

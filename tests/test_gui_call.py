@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QApplication
 from client.livekit.remote_track import RemoteTrack
 from client.meeting_link import MeetingLink
 from client.ui.app import Application
+from devtools.app_driver import PeerLoop, StallMeter, run_app, until
 from devtools.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
-from tests.gui_harness import PeerLoop, StallMeter, run_app, until
 from tests.sdk_peer import SdkPeer
 
 pytestmark = pytest.mark.gui

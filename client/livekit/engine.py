@@ -49,6 +49,9 @@ class EngineListener(RoomSignals, Protocol):
     def on_joined(self, engine: Engine, join: rtc.JoinResponse) -> None:
         """Called before any message that followed the join is handled."""
 
+    def on_request_refused(self, request: str, reason: str, message: str) -> None:
+        """The server refused one of our requests (``request``: its kind)."""
+
     def on_remote_track(self, track_sid: str, track: MediaStreamTrack) -> None: ...
 
     def on_data_packet(self, packet: models.DataPacket) -> None: ...
@@ -247,12 +250,16 @@ class Engine:
             rtc.RequestResponse.Reason.Name(resp.reason),
             resp.message,
         )
-        if resp.WhichOneof("request") == "add_track":
+        request = resp.WhichOneof("request") or ""
+        if request == "add_track":
             pending = self._pending_publishes.pop(resp.add_track.cid, None)
             if pending is not None and not pending.done():
                 pending.set_exception(
                     errors.PublishError(resp.message or "the server refused the track")
                 )
+        self._listener.on_request_refused(
+            request, rtc.RequestResponse.Reason.Name(resp.reason), resp.message
+        )
 
     async def _handle_trickle(self, trickle: rtc.TrickleRequest) -> None:
         transport = (

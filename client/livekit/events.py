@@ -152,6 +152,16 @@ class ConnectionQualityChanged(Event):
 
 
 @dataclass(frozen=True)
+class RequestRefused(Event):
+    """The server refused a request: ``request`` names it (``update_metadata`` for our
+    attributes, ``mute``, ``add_track``…), ``reason`` is the server's code."""
+
+    request: str
+    reason: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class RoomMetadataChanged(Event):
     metadata: str
 

@@ -248,6 +248,9 @@ class Room:
                 self.events.emit(ev.RoomMetadataChanged(self.metadata))
         self.reconciler.apply_join(join)
 
+    def on_request_refused(self, request: str, reason: str, message: str) -> None:
+        self.events.emit(ev.RequestRefused(request, reason, message))
+
     def on_remote_track(self, track_sid: str, track: MediaStreamTrack) -> None:
         self.reconciler.track_arrived(track_sid, track)
 

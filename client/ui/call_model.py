@@ -140,7 +140,8 @@ class CallViewModel(QObject):
         self.room_name = ""
         self._slots_by_sid: dict[str, FrameSlot] = {}
         bridge.coreEvent.connect(self._on_event)
-        bridge.commandFailed.connect(lambda what, exc: self.commandFailed.emit(str(exc)))
+        # What failed, not the exception's English text: the page words it for the user.
+        bridge.commandFailed.connect(lambda what, exc: self.commandFailed.emit(what))
         self._hold = QTimer(self)
         self._hold.setInterval(250)
         self._hold.timeout.connect(self._expire_speakers)
@@ -306,6 +307,13 @@ class CallViewModel(QObject):
                 self.chatMessage.emit(message)
             case CaptionUpdated(segment=segment):
                 self.captionUpdated.emit(segment)
+            case ev.RequestRefused(request="update_metadata"):
+                # Raising a hand sets our attribute: this server does not allow it.
+                self.hand_raised = False
+                me = self.participants.get(self.session.room.local_participant.identity)
+                if me is not None:
+                    self.hand_raised = me.hand_raised
+                self.commandFailed.emit("hand")
             case ReactionReceived(sender_identity=identity, emoji=emoji):
                 self.reaction.emit(identity, emoji)
 

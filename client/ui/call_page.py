@@ -33,7 +33,10 @@ SHORTCUTS = (
     ("V", QT_TRANSLATE_NOOP("CallPage", "Turn the camera on or off")),
     ("C", QT_TRANSLATE_NOOP("CallPage", "Show or hide captions")),
     ("H", QT_TRANSLATE_NOOP("CallPage", "Raise or lower your hand")),
-    ("Space", QT_TRANSLATE_NOOP("CallPage", "Hold to talk while the microphone is off")),
+    (
+        QT_TRANSLATE_NOOP("CallPage", "Space"),
+        QT_TRANSLATE_NOOP("CallPage", "Hold to talk while the microphone is off"),
+    ),
     ("?", QT_TRANSLATE_NOOP("CallPage", "List the shortcuts")),
 )
 
@@ -133,7 +136,7 @@ class CallPage(QWidget):
         m.localMediaChanged.connect(self._local_media)
         m.stateChanged.connect(self._state)
         m.reaction.connect(self._reaction)
-        m.commandFailed.connect(lambda text: self.stage.banner.say(text))
+        m.commandFailed.connect(self._command_failed)
         self.chat.unreadChanged.connect(c.set_unread)
         c.captions.set_on(self.settings.captions_on)
         self.stage.captions.setVisible(self.settings.captions_on)
@@ -194,6 +197,23 @@ class CallPage(QWidget):
         elif state == "connected":
             self.stage.banner.say("")
 
+    def _command_failed(self, what: str) -> None:
+        messages = {
+            "microphone": self.tr("The microphone could not be changed. Try again."),
+            "camera": self.tr("The camera could not be changed. Try again."),
+            "hand": self.tr("Your hand could not be raised or lowered on this server."),
+            "chat": self.tr("Your message could not be sent. Check the connection."),
+            "reaction": self.tr("The reaction could not be sent."),
+        }
+        if what in messages:
+            self.stage.banner.say(messages[what])
+            QTimer.singleShot(
+                6000,
+                lambda: (
+                    self.stage.banner.say("") if self.model.state.value == "connected" else None
+                ),
+            )
+
     def _reaction(self, identity: str, emoji: str) -> None:
         view = self.model.participants.get(identity)
         name = view.name if view is not None else identity
@@ -219,9 +239,10 @@ class CallPage(QWidget):
         self.side.show()
 
     def show_shortcuts(self) -> None:
-        lines = [
-            f"{key}\t{QCoreApplication.translate('CallPage', str(text))}" for key, text in SHORTCUTS
-        ]
+        def translated(text: object) -> str:
+            return QCoreApplication.translate("CallPage", str(text))
+
+        lines = [f"{translated(key)}\t{translated(text)}" for key, text in SHORTCUTS]
         box = QMessageBox(self)
         box.setWindowTitle(self.tr("Keyboard shortcuts"))
         box.setText("\n".join(lines))

@@ -8,12 +8,23 @@ its tooltip names the shortcut.  Toggle buttons are checkable: checked means on.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QWidget
 
 from client.notifications import REACTIONS
 from client.ui.resources import icon
 
+#: What each reaction is called, for the menu and screen readers.
+REACTION_NAMES = {
+    "thumbs-up": QT_TRANSLATE_NOOP("Reactions", "Thumbs up"),
+    "thumbs-down": QT_TRANSLATE_NOOP("Reactions", "Thumbs down"),
+    "clapping-hands": QT_TRANSLATE_NOOP("Reactions", "Applause"),
+    "red-heart": QT_TRANSLATE_NOOP("Reactions", "Heart"),
+    "face-with-tears-of-joy": QT_TRANSLATE_NOOP("Reactions", "Laughing"),
+    "face-with-open-mouth": QT_TRANSLATE_NOOP("Reactions", "Surprised"),
+    "party-popper": QT_TRANSLATE_NOOP("Reactions", "Celebration"),
+    "folded-hands": QT_TRANSLATE_NOOP("Reactions", "Thank you"),
+}
 BUTTON_SIZE = QSize(52, 52)
 ICON_SIZE = QSize(26, 26)
 
@@ -48,8 +59,12 @@ class ControlButton(QToolButton):
         state = self.tr("on") if on else self.tr("off")
         self.setAccessibleDescription(state)
         self.setProperty("state", "on" if on else "off")
-        tip = f"{self._name} ({state})"
-        self.setToolTip(f"{tip} — {self._shortcut}" if self._shortcut else tip)
+        if self._shortcut:
+            tip = self.tr("%1 (%2) — shortcut %3").replace("%1", self._name)
+            tip = tip.replace("%2", state).replace("%3", self._shortcut)
+        else:
+            tip = self.tr("%1 (%2)").replace("%1", self._name).replace("%2", state)
+        self.setToolTip(tip)
         self.style().unpolish(self)
         self.style().polish(self)
 
@@ -85,7 +100,9 @@ class ControlsBar(QWidget):
         menu = QMenu(self.reactions)
         for name, emoji in REACTIONS.items():
             action = menu.addAction(emoji)
-            action.setToolTip(name)
+            label = QCoreApplication.translate("Reactions", str(REACTION_NAMES[name]))
+            action.setToolTip(label)
+            action.setText(f"{emoji}  {label}")
             action.triggered.connect(lambda _=False, n=name: self.reactionChosen.emit(n))
         self.reactions.setMenu(menu)
         self.chat = ControlButton(self.tr("Chat"), "chat", None, "", self)

@@ -32,6 +32,7 @@ def mint_token(
     room_join: bool = True,
     room_admin: bool = False,
     can_update_own_metadata: bool = False,
+    hidden: bool = False,
     agent: bool = False,
     metadata: str | None = None,
     attributes: Mapping[str, str] | None = None,
@@ -58,6 +59,7 @@ def mint_token(
                 can_subscribe=can_subscribe,
                 can_publish_data=can_publish_data,
                 can_update_own_metadata=can_update_own_metadata,
+                hidden=hidden,
             )
         )
     )

@@ -1,0 +1,886 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr" sourcelanguage="en">
+<context>
+    <name>Banner</name>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="50"/>
+        <source>Connection status</source>
+        <translation>État de la connexion</translation>
+    </message>
+</context>
+<context>
+    <name>CallPage</name>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="32"/>
+        <source>Turn the microphone on or off</source>
+        <translation>Activer ou désactiver le micro</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="33"/>
+        <source>Turn the camera on or off</source>
+        <translation>Activer ou désactiver la caméra</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="34"/>
+        <source>Show or hide captions</source>
+        <translation>Afficher ou masquer les sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="35"/>
+        <source>Raise or lower your hand</source>
+        <translation>Lever ou baisser la main</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="37"/>
+        <source>Space</source>
+        <translation>Espace</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="38"/>
+        <source>Hold to talk while the microphone is off</source>
+        <translation>Maintenir enfoncée pour parler quand le micro est coupé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="40"/>
+        <source>List the shortcuts</source>
+        <translation>Afficher les raccourcis</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="196"/>
+        <source>Connection lost — reconnecting…</source>
+        <translation>Connexion perdue — reconnexion…</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="202"/>
+        <source>The microphone could not be changed. Try again.</source>
+        <translation>Le micro n’a pas pu être modifié. Réessayez.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="203"/>
+        <source>The camera could not be changed. Try again.</source>
+        <translation>La caméra n’a pas pu être modifiée. Réessayez.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="204"/>
+        <source>Your hand could not be raised or lowered on this server.</source>
+        <translation>Ce serveur ne permet pas de lever ou de baisser la main.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="205"/>
+        <source>Your message could not be sent. Check the connection.</source>
+        <translation>Votre message n’a pas pu être envoyé. Vérifiez la connexion.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="206"/>
+        <source>The reaction could not be sent.</source>
+        <translation>La réaction n’a pas pu être envoyée.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="247"/>
+        <source>Keyboard shortcuts</source>
+        <translation>Raccourcis clavier</translation>
+    </message>
+</context>
+<context>
+    <name>CaptionsHistoryPanel</name>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="331"/>
+        <location filename="../../client/ui/captions_history.py" line="340"/>
+        <source>Captions history</source>
+        <extracomment>The row width the stored heights were computed for (0: never shown yet). Rows [0, _unwrapped) still have no height for that width.</extracomment>
+        <translation>Historique des sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="343"/>
+        <location filename="../../client/ui/captions_history.py" line="344"/>
+        <source>Search the captions</source>
+        <translation>Rechercher dans les sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="353"/>
+        <source>Transcript</source>
+        <translation>Transcription</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="366"/>
+        <source>Export .vtt</source>
+        <translation>Exporter en .vtt</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="367"/>
+        <source>Save the captions as WebVTT subtitles</source>
+        <translation>Enregistrer les sous-titres au format WebVTT</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="368"/>
+        <source>Export .txt</source>
+        <translation>Exporter en .txt</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="369"/>
+        <source>Save the captions as a text file</source>
+        <translation>Enregistrer les sous-titres dans un fichier texte</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="527"/>
+        <source>No captions yet. They appear here as people speak.</source>
+        <translation>Aucun sous-titre pour l&apos;instant. Ils apparaissent ici à mesure que les participants parlent.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="529"/>
+        <source>No caption matches this search.</source>
+        <translation>Aucun sous-titre ne correspond à cette recherche.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="550"/>
+        <source>Export the captions</source>
+        <translation>Exporter les sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="557"/>
+        <source>WebVTT subtitles (*.vtt)</source>
+        <translation>Sous-titres WebVTT (*.vtt)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="559"/>
+        <source>Text files (*.txt)</source>
+        <translation>Fichiers texte (*.txt)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="577"/>
+        <source>Export failed</source>
+        <translation>Échec de l&apos;exportation</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="580"/>
+        <source>The captions could not be saved to {path}: {error}</source>
+        <translation>Impossible d&apos;enregistrer les sous-titres dans {path}&#xa0;: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>CaptionsOverlay</name>
+    <message>
+        <location filename="../../client/ui/captions_overlay.py" line="304"/>
+        <source>Captions</source>
+        <extracomment>Font pixel size per caption size for a window 1080 px high (scaled with the window&apos;s height), and the smallest it gets in a small window. XL gives a ~56 px line at 1080p: the size TV subtitle guidelines give for reading from 3 m. Rows of text shown at most; older rows scroll away. Captions never cover more than this share of the stage&apos;s height. A text row holds at most about this many average characters (subtitle guidelines keep rows near 40 characters: longer ones are hard to follow while listening). Captions vanish after this long without any update. Segments kept for display: enough for the last lines, however they interleave. Below this background opacity the text gets a shadow to stay readable over video. What the text stands on: the overlay&apos;s black box, or dark video when it is faint. The speaker&apos;s CSS colour by identity (the call model&apos;s participant colour). How many times the captions were laid out and drawn (tests check it stays low).</extracomment>
+        <translation>Sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_overlay.py" line="504"/>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_overlay.py" line="514"/>
+        <location filename="../../client/ui/captions_overlay.py" line="532"/>
+        <source>{name}: </source>
+        <translation>{name}&#xa0;: </translation>
+    </message>
+</context>
+<context>
+    <name>ChatDelegate</name>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="589"/>
+        <source>… message shortened: right-click to copy all of it</source>
+        <extracomment>Characters of a message laid out; the rest is reachable by copying. Wrapped lines drawn per message, so that no row is taller than a few screens. Longest run of text given to one QTextLayout (see ``_pieces``). A name is one short line, whatever a peer put in its display name. Links underlined per message: beyond this a message is a link dump, not chat. Consecutive messages of one sender within this delay share one header. Lines of the input box before it scrolls instead of growing. Same sender as the row above, shortly after: drawn without a header.</extracomment>
+        <translation>… message abrégé&#xa0;: clic droit pour le copier en entier</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPanel</name>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="833"/>
+        <source>Chat messages</source>
+        <extracomment>Messages from others not yet seen (panel hidden or window in background). How links are opened; replaceable so tests never start a browser.</extracomment>
+        <translation>Messages du chat</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="836"/>
+        <source>Message</source>
+        <translation>Message</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="837"/>
+        <source>Write a message…</source>
+        <translation>Écrire un message…</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="840"/>
+        <source>Send</source>
+        <translation>Envoyer</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="841"/>
+        <source>Send message</source>
+        <translation>Envoyer le message</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="842"/>
+        <source>Send message (Enter)</source>
+        <translation>Envoyer le message (Entrée)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="901"/>
+        <source>You</source>
+        <translation>Vous</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="905"/>
+        <source>Unknown participant</source>
+        <translation>Participant inconnu</translation>
+    </message>
+</context>
+<context>
+    <name>ControlButton</name>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="59"/>
+        <source>on</source>
+        <translation>activé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="59"/>
+        <source>off</source>
+        <translation>désactivé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="63"/>
+        <source>%1 (%2) — shortcut %3</source>
+        <translation>%1 (%2) — raccourci %3</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="66"/>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+</context>
+<context>
+    <name>ControlsBar</name>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="86"/>
+        <source>Call controls</source>
+        <translation>Commandes de l&apos;appel</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="90"/>
+        <source>Microphone</source>
+        <translation>Micro</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="91"/>
+        <source>Camera</source>
+        <translation>Caméra</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="92"/>
+        <source>Share screen</source>
+        <translation>Partager l&apos;écran</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="95"/>
+        <source>Screen sharing is not available in this version</source>
+        <translation>Le partage d&apos;écran n&apos;est pas disponible dans cette version</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="96"/>
+        <source>Captions</source>
+        <translation>Sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="97"/>
+        <source>Raise hand</source>
+        <translation>Lever la main</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="98"/>
+        <source>Reactions</source>
+        <translation>Réactions</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="108"/>
+        <location filename="../../client/ui/controls_bar.py" line="155"/>
+        <source>Chat</source>
+        <translation>Chat</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="110"/>
+        <source>Participants</source>
+        <translation>Participants</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="112"/>
+        <source>Settings</source>
+        <translation>Paramètres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="113"/>
+        <source>Leave</source>
+        <translation>Quitter</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="116"/>
+        <source>Leave the call</source>
+        <translation>Quitter l&apos;appel</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../client/ui/controls_bar.py" line="157"/>
+        <source>Chat, %n unread message(s)</source>
+        <translation>
+            <numerusform>Chat, %n message non lu</numerusform>
+            <numerusform>Chat, %n messages non lus</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>HomePage</name>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="41"/>
+        <source>Join a meeting</source>
+        <extracomment>(link, display name): the user asked to join.</extracomment>
+        <translation>Rejoindre une réunion</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="47"/>
+        <source>Meeting link (wss://… with its token)</source>
+        <translation>Lien de la réunion (wss://… avec son jeton)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="48"/>
+        <source>Meeting link</source>
+        <translation>Lien de la réunion</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="51"/>
+        <source>Access token, if not in the link</source>
+        <translation>Jeton d&apos;accès, s&apos;il n&apos;est pas dans le lien</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="52"/>
+        <source>Access token</source>
+        <translation>Jeton d&apos;accès</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="55"/>
+        <source>Your name as others will see it</source>
+        <translation>Votre nom, tel que les autres le verront</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="56"/>
+        <source>Your name</source>
+        <translation>Votre nom</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="58"/>
+        <source>Link</source>
+        <translation>Lien</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="59"/>
+        <source>Token</source>
+        <translation>Jeton</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="60"/>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="69"/>
+        <source>Settings</source>
+        <translation>Paramètres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="70"/>
+        <source>Continue</source>
+        <translation>Continuer</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="77"/>
+        <location filename="../../client/ui/home_page.py" line="80"/>
+        <source>Recent meetings</source>
+        <translation>Réunions récentes</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="99"/>
+        <source>No recent meeting yet</source>
+        <translation>Aucune réunion récente pour l&apos;instant</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="122"/>
+        <source>Enter your name: it is how others will see you.</source>
+        <translation>Saisissez votre nom&#xa0;: c&apos;est ainsi que les autres vous verront.</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../client/ui/main_window.py" line="44"/>
+        <location filename="../../client/ui/main_window.py" line="190"/>
+        <source>Visio</source>
+        <translation>Visio</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/main_window.py" line="175"/>
+        <source>Visio — %1</source>
+        <translation>Visio — %1</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/main_window.py" line="236"/>
+        <source>Leave the call?</source>
+        <translation>Quitter l&apos;appel&#x202f;?</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/main_window.py" line="237"/>
+        <source>You are in a call. Closing the window will leave it.</source>
+        <translation>Vous êtes en cours d&apos;appel. Fermer la fenêtre vous fera quitter l&apos;appel.</translation>
+    </message>
+</context>
+<context>
+    <name>MessageView</name>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="747"/>
+        <source>Copy link</source>
+        <translation>Copier le lien</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="749"/>
+        <source>Copy message</source>
+        <translation>Copier le message</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/chat_panel.py" line="761"/>
+        <source>No messages yet.
+Messages are seen by everyone in the call.</source>
+        <translation>Aucun message pour l&apos;instant.
+Les messages sont visibles par tous les participants à l&apos;appel.</translation>
+    </message>
+</context>
+<context>
+    <name>Messages</name>
+    <message>
+        <location filename="../../client/ui/messages.py" line="13"/>
+        <source>This address is not secure (ws:// or http://) and the server is not on this computer or a private network. Ask for a wss:// or https:// link.</source>
+        <translation>Cette adresse n&apos;est pas sécurisée (ws:// ou http://) et le serveur n&apos;est ni sur cet ordinateur ni sur un réseau privé. Demandez un lien en wss:// ou https://.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="21"/>
+        <source>The access token in this link is damaged. Copy the whole link again.</source>
+        <translation>Le jeton d&apos;accès de ce lien est endommagé. Copiez à nouveau le lien en entier.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="25"/>
+        <source>This link has no access token. Paste the whole link, or the token below.</source>
+        <translation>Ce lien ne contient pas de jeton d&apos;accès. Collez le lien en entier, ou le jeton ci-dessous.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="30"/>
+        <source>Paste the link of the meeting you were invited to.</source>
+        <translation>Collez le lien d&apos;invitation à la réunion.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="33"/>
+        <source>This is not a meeting link. Check that you copied it whole.</source>
+        <translation>Ce n&apos;est pas un lien de réunion. Vérifiez que vous l&apos;avez copié en entier.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="42"/>
+        <source>You were removed from the meeting.</source>
+        <translation>Vous avez été retiré de la réunion.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="44"/>
+        <source>The meeting has ended.</source>
+        <translation>La réunion est terminée.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="46"/>
+        <source>You joined this meeting from another device, so this one left it.</source>
+        <translation>Vous avez rejoint cette réunion depuis un autre appareil&#xa0;: celui-ci l&apos;a donc quittée.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="49"/>
+        <source>The server ended your session.</source>
+        <translation>Le serveur a mis fin à votre session.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="56"/>
+        <source>This invitation has expired. Ask the organiser for a new link.</source>
+        <translation>Cette invitation a expiré. Demandez un nouveau lien à l&apos;organisateur.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="60"/>
+        <source>This invitation is not valid for this server. Ask for a new link.</source>
+        <translation>Cette invitation n&apos;est pas valable pour ce serveur. Demandez un nouveau lien.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="64"/>
+        <source>You are not allowed to join this meeting.</source>
+        <translation>Vous n&apos;êtes pas autorisé à rejoindre cette réunion.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="68"/>
+        <source>The meeting is full. Try again later.</source>
+        <translation>La réunion est complète. Réessayez plus tard.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="70"/>
+        <source>No meeting server answers at this address. Check the link.</source>
+        <translation>Aucun serveur de réunion ne répond à cette adresse. Vérifiez le lien.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="74"/>
+        <source>The meeting server cannot be reached. Check your network connection; the app will keep the link so you can try again.</source>
+        <translation>Le serveur de réunion est injoignable. Vérifiez votre connexion réseau&#x202f;; l&apos;application garde le lien pour que vous puissiez réessayer.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="80"/>
+        <source>Connected, but audio and video cannot get through this network (a firewall may block them). Try another network or contact your IT support.</source>
+        <translation>Connexion établie, mais le son et la vidéo ne passent pas sur ce réseau (un pare-feu les bloque peut-être). Essayez un autre réseau ou contactez votre support informatique.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="89"/>
+        <source>Something went wrong (%1). Try again.</source>
+        <translation>Une erreur s&apos;est produite (%1). Réessayez.</translation>
+    </message>
+</context>
+<context>
+    <name>ParticipantDelegate</name>
+    <message>
+        <location filename="../../client/ui/participants_panel.py" line="316"/>
+        <source>(you)</source>
+        <translation>(vous)</translation>
+    </message>
+</context>
+<context>
+    <name>ParticipantListModel</name>
+    <message numerus="yes">
+        <location filename="../../client/ui/participants_panel.py" line="117"/>
+        <source>Raised hands (%n)</source>
+        <extracomment>Icon tints, chosen to read on light and dark themes alike. Place in the raised-hands queue, from 1; 0 when the hand is down.</extracomment>
+        <translation>
+            <numerusform>Mains levées (%n)</numerusform>
+            <numerusform>Mains levées (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../client/ui/participants_panel.py" line="119"/>
+        <source>In the call (%n)</source>
+        <translation>
+            <numerusform>Dans l&apos;appel (%n)</numerusform>
+            <numerusform>Dans l&apos;appel (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/participants_panel.py" line="150"/>
+        <source>microphone off</source>
+        <translation>micro coupé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/participants_panel.py" line="152"/>
+        <source>camera off</source>
+        <translation>caméra coupée</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../client/ui/participants_panel.py" line="154"/>
+        <source>hand raised, number %n in the queue</source>
+        <translation>
+            <numerusform>main levée, n°&#xa0;%n dans la file d&apos;attente</numerusform>
+            <numerusform>main levée, n°&#xa0;%n dans la file d&apos;attente</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/participants_panel.py" line="156"/>
+        <source>speaking</source>
+        <translation>en train de parler</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/participants_panel.py" line="176"/>
+        <source>(you)</source>
+        <translation>(vous)</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../client/ui/participants_panel.py" line="186"/>
+        <source>%n: {name}, hand raised</source>
+        <translation>
+            <numerusform>%n&#xa0;: {name}, main levée</numerusform>
+            <numerusform>%n&#xa0;: {name}, main levée</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ParticipantsPanel</name>
+    <message>
+        <location filename="../../client/ui/participants_panel.py" line="371"/>
+        <source>Participants</source>
+        <translation>Participants</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../client/ui/participants_panel.py" line="396"/>
+        <source>Participants (%n)</source>
+        <translation>
+            <numerusform>Participants (%n)</numerusform>
+            <numerusform>Participants (%n)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>PrejoinPage</name>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="48"/>
+        <source>Camera preview</source>
+        <extracomment>(camera on, microphone on, display name)</extracomment>
+        <translation>Aperçu de la caméra</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="57"/>
+        <source>Ready to join?</source>
+        <translation>Rejoindre la réunion&#x202f;?</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="66"/>
+        <source>Your name</source>
+        <translation>Votre nom</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="69"/>
+        <location filename="../../client/ui/prejoin_page.py" line="78"/>
+        <location filename="../../client/ui/prejoin_page.py" line="90"/>
+        <source>Camera</source>
+        <translation>Caméra</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="70"/>
+        <source>Test pattern (no camera support yet)</source>
+        <translation>Mire de test (caméras pas encore prises en charge)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="72"/>
+        <location filename="../../client/ui/prejoin_page.py" line="79"/>
+        <location filename="../../client/ui/prejoin_page.py" line="89"/>
+        <source>Microphone</source>
+        <translation>Micro</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="73"/>
+        <source>Silence (no microphone support yet)</source>
+        <translation>Silence (micros pas encore pris en charge)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="75"/>
+        <location filename="../../client/ui/prejoin_page.py" line="80"/>
+        <source>Speaker</source>
+        <translation>Haut-parleur</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="76"/>
+        <source>System default</source>
+        <translation>Par défaut du système</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="77"/>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="85"/>
+        <source>Microphone level</source>
+        <translation>Niveau du micro</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="100"/>
+        <source>Back</source>
+        <translation>Retour</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="101"/>
+        <source>Join now</source>
+        <translation>Rejoindre</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="119"/>
+        <source>Meeting on %1</source>
+        <translation>Réunion sur %1</translation>
+    </message>
+</context>
+<context>
+    <name>Reactions</name>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="19"/>
+        <source>Thumbs up</source>
+        <extracomment>What each reaction is called, for the menu and screen readers.</extracomment>
+        <translation>Pouce levé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="20"/>
+        <source>Thumbs down</source>
+        <translation>Pouce baissé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="21"/>
+        <source>Applause</source>
+        <translation>Applaudissements</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="22"/>
+        <source>Heart</source>
+        <translation>Cœur</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="23"/>
+        <source>Laughing</source>
+        <translation>Rire</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="24"/>
+        <source>Surprised</source>
+        <translation>Surprise</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="25"/>
+        <source>Celebration</source>
+        <translation>Fête</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="26"/>
+        <source>Thank you</source>
+        <translation>Merci</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="25"/>
+        <source>Settings</source>
+        <translation>Paramètres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="30"/>
+        <location filename="../../client/ui/settings_dialog.py" line="57"/>
+        <source>Language</source>
+        <translation>Langue</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="32"/>
+        <source>Follow the system</source>
+        <translation>Langue du système</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="39"/>
+        <location filename="../../client/ui/settings_dialog.py" line="58"/>
+        <source>Caption size</source>
+        <translation>Taille des sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="41"/>
+        <source>Small</source>
+        <translation>Petite</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="42"/>
+        <source>Medium</source>
+        <translation>Moyenne</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="43"/>
+        <source>Large</source>
+        <translation>Grande</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="44"/>
+        <source>Extra large (room screens)</source>
+        <translation>Très grande (écrans de salle)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="50"/>
+        <source>Caption background opacity</source>
+        <translation>Opacité du fond des sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="53"/>
+        <source>Keyboard shortcuts (M, V, C, H, Space)</source>
+        <translation>Raccourcis clavier (M, V, C, H, Espace)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="55"/>
+        <source>Show captions when joining</source>
+        <translation>Afficher les sous-titres en rejoignant une réunion</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="59"/>
+        <source>Caption background</source>
+        <translation>Fond des sous-titres</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="62"/>
+        <source>Camera and microphone: test sources in this version.</source>
+        <translation>Caméra et micro&#xa0;: sources de test dans cette version.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="64"/>
+        <source>Devices</source>
+        <translation>Périphériques</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="66"/>
+        <source>A new language applies the next time the app starts.</source>
+        <translation>Un changement de langue prend effet au prochain démarrage de l&apos;application.</translation>
+    </message>
+</context>
+<context>
+    <name>TranscriptItems</name>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="293"/>
+        <source>{time}, {name}: {text}</source>
+        <extracomment>Typing pauses this long before the list is filtered. A width change re-wraps every row: wait until the resizing stops, then re-wrap this many rows per pass of the event loop (the bottom first), so that a long transcript never freezes the window.</extracomment>
+        <translation>{time}, {name}&#xa0;: {text}</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/captions_history.py" line="297"/>
+        <source> (still being transcribed)</source>
+        <translation> (transcription en cours)</translation>
+    </message>
+</context>
+<context>
+    <name>VideoGrid</name>
+    <message>
+        <location filename="../../client/ui/video_grid.py" line="55"/>
+        <source>Participants&apos; video</source>
+        <translation>Vidéo des participants</translation>
+    </message>
+</context>
+<context>
+    <name>VideoTile</name>
+    <message>
+        <location filename="../../client/ui/video_tile.py" line="79"/>
+        <source>microphone off</source>
+        <extracomment>Shown, hidden or resized: (tile, visible, width px, height px).</extracomment>
+        <translation>micro coupé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/video_tile.py" line="81"/>
+        <source>camera off</source>
+        <translation>caméra coupée</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/video_tile.py" line="83"/>
+        <source>hand raised</source>
+        <translation>main levée</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/video_tile.py" line="85"/>
+        <source>speaking</source>
+        <translation>en train de parler</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/video_tile.py" line="86"/>
+        <location filename="../../client/ui/video_tile.py" line="190"/>
+        <source> (you)</source>
+        <translation> (vous)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/video_tile.py" line="180"/>
+        <source>Video frozen — weak connection</source>
+        <translation>Vidéo figée — connexion faible</translation>
+    </message>
+</context>
+</TS>

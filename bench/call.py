@@ -13,7 +13,6 @@ says what everything but the codecs costs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import resource
@@ -32,6 +31,7 @@ from client.livekit.remote_track import RemoteTrack
 from client.livekit.room import Room, RoomOptions
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.media.video_analysis import read_stamp
+from devtools import sdk_peers
 from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
 from devtools.sandbox.tokens import mint_token
 
@@ -135,21 +135,8 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
         def token(identity: str) -> str:
             return mint_token(server.api_key, server.api_secret, identity=identity, room=ROOM)
 
-        peers = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devtools.sdk_peers",
-                server.ws_url,
-                *[token(f"peer-{i}") for i in range(remote_count)],
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert peers.stdout is not None
-        ready = await asyncio.to_thread(peers.stdout.readline)
-        if ready.strip() != "ready":
-            raise RuntimeError("the SDK peers did not start")
+        tokens = [token(f"peer-{i}") for i in range(remote_count)]
+        peers = await asyncio.to_thread(sdk_peers.start_peers, server.ws_url, tokens)
         say(f"{remote_count} SDK peers publishing; joining")
 
         room = Room(RoomOptions(ice_servers=[]))
@@ -208,11 +195,7 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
         await room.disconnect()
     finally:
         if peers is not None:
-            peers.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                peers.wait(10)
-            if peers.poll() is None:
-                peers.kill()
+            sdk_peers.stop_peers(peers)
         await asyncio.to_thread(server.stop)
 
     fps = [len(p.counters) / wall for p in probes.values()] or [0.0]

@@ -17,7 +17,6 @@ import gc
 import json
 import statistics
 import subprocess
-import sys
 import time
 import weakref
 from dataclasses import asdict, dataclass
@@ -28,6 +27,7 @@ from client.livekit.engine import Engine
 from client.livekit.participant import TrackSource
 from client.livekit.room import Room, RoomOptions
 from client.media.test_sources import TestPatternTrack, ToneTrack
+from devtools import sdk_peers
 from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
 from devtools.sandbox.tokens import mint_token
 
@@ -134,16 +134,7 @@ async def measure_rejoins(room: Room, count: int, warmup: int = 5) -> RejoinFigu
 
 def start_sdk_peer(url: str, token: str) -> subprocess.Popen[str]:
     """One official-SDK peer publishing video and a tone, in a process of its own."""
-    peer = subprocess.Popen(
-        [sys.executable, "-m", "devtools.sdk_peers", url, token],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert peer.stdout is not None
-    if peer.stdout.readline().strip() != "ready":
-        peer.kill()
-        raise RuntimeError("the SDK peer did not start")
-    return peer
+    return sdk_peers.start_peers(url, [token])
 
 
 async def join_and_publish(url: str, token: str) -> Room:
@@ -171,8 +162,7 @@ async def run_rejoins(count: int) -> RejoinFigures:
             finally:
                 await room.disconnect()
         finally:
-            peer.terminate()
-            peer.wait(10)
+            sdk_peers.stop_peers(peer)
     finally:
         await asyncio.to_thread(server.stop)
 

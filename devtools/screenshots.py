@@ -22,6 +22,7 @@ from pathlib import Path
 
 from client.meeting_link import MeetingLink
 from client.ui.app import Application
+from devtools import sdk_peers
 from devtools.app_driver import PeerLoop, run_app, until
 
 SIZES = ((1280, 720), (1920, 1080))
@@ -57,18 +58,7 @@ def language(code: str) -> Iterator[None]:
 
 
 def start_peers(url: str, tokens: list[str]) -> subprocess.Popen[str] | None:
-    if not tokens:
-        return None
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.sdk_peers", "--fps", "5", url, *tokens],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    if process.stdout.readline().strip() != "ready":
-        process.kill()
-        raise RuntimeError("the SDK peers did not start")
-    return process
+    return sdk_peers.start_peers(url, tokens, fps=5) if tokens else None
 
 
 def shoot(out: Path) -> list[Path]:
@@ -126,8 +116,7 @@ def shoot(out: Path) -> list[Path]:
                             )
             finally:
                 if peers is not None:
-                    peers.terminate()
-                    peers.wait(10)
+                    sdk_peers.stop_peers(peers)
         for code in LANGUAGES:
             with language(code):
                 saved += _screens(out, code, MeetingLink(server.ws_url, token("me", "Vous")))
@@ -174,7 +163,7 @@ def _call(
         overlay = page.stage.captions
         # The caption wraps over rows: compare words, not lines.
         await until(
-            lambda: caption in " ".join(overlay.displayed_text().split()), 10, "the caption"
+            lambda: caption in " ".join(overlay.displayed_text().split()), 30, "the caption"
         )
         await asyncio.sleep(0.5)
         path.parent.mkdir(parents=True, exist_ok=True)

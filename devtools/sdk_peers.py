@@ -3,7 +3,8 @@
 They use the official LiveKit SDK (a test dependency) so that the benchmark's
 figures are those of our client receiving what a real client sends: each peer
 publishes stamped 640x360@30 VP8 video and a tone.  Usage (internal):
-``python -m devtools.sdk_peers [--fps N] URL TOKEN [TOKEN ...]``.
+``python -m devtools.sdk_peers [--fps N] URL [TOKEN ...]`` (tokens one per line on
+stdin when not given: ``start_peers`` does that).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
+import subprocess
 import sys
 import time
 
@@ -106,10 +108,39 @@ async def main(url: str, tokens: list[str], fps: float = FPS) -> None:
         await room.disconnect()
 
 
+def start_peers(url: str, tokens: list[str], fps: float = FPS) -> subprocess.Popen[str]:
+    """Run peers in a process of their own; returns once they all publish.  The tokens
+    go through a pipe, so they never appear in a process list or a traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write("".join(f"{token}\n" for token in tokens))
+    process.stdin.close()
+    if process.stdout.readline().strip() != "ready":
+        process.kill()
+        raise RuntimeError("the SDK peers did not start")
+    return process
+
+
+def stop_peers(process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 if __name__ == "__main__":
     # ``--fps N`` first, optionally: many peers on 2 cores must send fewer frames.
     arguments = sys.argv[1:]
     rate = float(FPS)
     if arguments[:1] == ["--fps"]:
         rate, arguments = float(arguments[1]), arguments[2:]
-    asyncio.run(main(arguments[0], arguments[1:], rate))
+    # Tokens as arguments, or one per line on stdin (kept out of the process list).
+    given = arguments[1:] or [line.strip() for line in sys.stdin if line.strip()]
+    asyncio.run(main(arguments[0], given, rate))

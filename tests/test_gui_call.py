@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 from client.livekit.remote_track import RemoteTrack
 from client.meeting_link import MeetingLink
 from client.ui.app import Application
+from devtools import sdk_peers
 from devtools.app_driver import PeerLoop, StallMeter, run_app, until
 from devtools.sandbox.livekit_server import LiveKitServer
 from tests.conftest import TokenFactory
@@ -163,14 +164,7 @@ def test_the_application_imports_no_developer_tool_nor_the_sdk() -> None:
 
 def start_peers(server: LiveKitServer, tokens: list[str], fps: int) -> subprocess.Popen[str]:
     """Official-SDK peers in a process of their own (video and a tone each)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), server.ws_url, *tokens],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    return process
+    return sdk_peers.start_peers(server.ws_url, tokens, fps)
 
 
 def test_nine_participants_render(
@@ -203,8 +197,7 @@ def test_nine_participants_render(
     try:
         run_app(scenario)
     finally:
-        peers.terminate()
-        peers.wait(10)
+        sdk_peers.stop_peers(peers)
 
 
 def test_a_frozen_ui_loses_no_media(
@@ -263,5 +256,4 @@ def test_a_frozen_ui_loses_no_media(
     try:
         run_app(scenario)
     finally:
-        peers.terminate()
-        peers.wait(10)
+        sdk_peers.stop_peers(peers)

@@ -10,6 +10,7 @@ from bench.rejoin import drop_signal, join_and_publish, measure_rejoins, start_s
 from client.livekit.participant import TrackSource
 from client.media.test_sources import ToneTrack
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.sdk_peers import stop_peers
 from tests.conftest import TokenFactory
 from tests.our_client import OurClient, wait_for
 from tests.sdk_peer import SdkPeer
@@ -47,8 +48,7 @@ async def test_fifty_rejoins_close_every_session(
         finally:
             await room.disconnect()
     finally:
-        peer.terminate()
-        await asyncio.to_thread(peer.wait, 10)
+        await asyncio.to_thread(stop_peers, peer)
 
 
 def sdk_tracks_from(peer: SdkPeer, identity: str, kind: int) -> list[str]:

@@ -200,7 +200,7 @@ class CallViewModel(QObject):
         slot = participant.camera_slot
         if slot is not None:
             slot.configure(w, h, visible)
-        if sid and not participant.is_local:
+        if sid and not participant.is_local and self.state == ev.ConnectionState.CONNECTED:
             self.bridge.fire(
                 "track settings",
                 self.session.room.set_track_settings(sid, enabled=visible, width=w, height=h),

@@ -189,7 +189,8 @@ class VideoTile(QWidget):
         metrics = painter.fontMetrics()
         name = p.name + (self.tr(" (you)") if p.is_local else "")
         icon = metrics.height()
-        text_width = min(metrics.horizontalAdvance(name), int(rect.width() * 0.6))
+        # +2: elidedText cuts a text given exactly its own advance (rounding).
+        text_width = min(metrics.horizontalAdvance(name) + 2, int(rect.width() * 0.6))
         extra = (icon + 4) * (int(p.microphone_muted) + int(p.hand_raised))
         box = QRectF(8, rect.height() - icon - 16, text_width + extra + 16, icon + 8)
         path = QPainterPath()

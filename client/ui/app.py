@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import qasync
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, Qt, QTranslator
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -61,21 +61,32 @@ def install_translations(app: QApplication, language: str) -> list[QTranslator]:
     return translators
 
 
+def apply_theme(app: QApplication) -> None:
+    """The light or dark style, as the system prefers (dark when it does not say:
+    a call screen is dark)."""
+    scheme = getattr(app.styleHints(), "colorScheme", lambda: Qt.ColorScheme.Unknown)()
+    name = "app-light.qss" if scheme == Qt.ColorScheme.Light else "app.qss"
+    style = resource_path("styles", name)
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+
+
 def create_application(argv: Sequence[str], settings: Settings) -> QApplication:
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        # Fractional scales (125 %, 150 %) stay crisp instead of being rounded.
-        __import__(
-            "PySide6.QtCore", fromlist=["Qt"]
-        ).Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
-    )
     existing = QApplication.instance()
+    if existing is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            # Fractional scales (125 %, 150 %) stay crisp instead of being rounded.
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
     app = existing if isinstance(existing, QApplication) else QApplication(list(argv))
     app.setApplicationName("Visio Desktop")
     app.setOrganizationName("DINUM")
     app.setDesktopFileName("visio-desktop")
-    style = resource_path("styles", "app.qss")
-    if style.exists():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    apply_theme(app)
+    hints = app.styleHints()
+    if hasattr(hints, "colorSchemeChanged"):
+        # The system switched between light and dark: follow it at once.
+        hints.colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
     language = ui_language(settings)
     app.setProperty("visio_translators", install_translations(app, language))
     QLocale.setDefault(

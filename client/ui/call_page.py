@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,7 @@ from client.ui.captions_overlay import CaptionsOverlay
 from client.ui.chat_panel import ChatPanel
 from client.ui.controls_bar import ControlsBar
 from client.ui.participants_panel import ParticipantsPanel
+from client.ui.resources import icon
 from client.ui.video_grid import VideoGrid
 
 # Marked for translation here, translated where shown (CallPage context).
@@ -65,6 +67,20 @@ class Stage(QWidget):
         self.grid = VideoGrid(model, self)
         self.banner = Banner(self)
         self.captions = CaptionsOverlay(model, settings, self)
+        self.previous_page = QToolButton(self)
+        self.next_page = QToolButton(self)
+        for button, name, tip in (
+            (self.previous_page, "previous", self.tr("Previous page of participants")),
+            (self.next_page, "next", self.tr("Next page of participants")),
+        ):
+            button.setIcon(icon(name))
+            button.setFixedSize(40, 40)
+            button.setToolTip(tip)
+            button.setAccessibleName(tip)
+            button.hide()
+        self.previous_page.clicked.connect(lambda: self.grid.set_page(self.grid.page - 1))
+        self.next_page.clicked.connect(lambda: self.grid.set_page(self.grid.page + 1))
+        self.grid.pageChanged.connect(self._pages)
         self.reaction = QLabel("", self)
         self.reaction.setObjectName("reaction")
         self.reaction.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -72,6 +88,12 @@ class Stage(QWidget):
         self._reaction_timer = QTimer(self)
         self._reaction_timer.setSingleShot(True)
         self._reaction_timer.timeout.connect(self.reaction.hide)
+
+    def _pages(self, page: int, pages: int) -> None:
+        self.previous_page.setVisible(pages > 1 and page > 0)
+        self.next_page.setVisible(pages > 1 and page < pages - 1)
+        for button in (self.previous_page, self.next_page):
+            button.raise_()
 
     def show_reaction(self, text: str) -> None:
         self.reaction.setText(text)
@@ -84,6 +106,9 @@ class Stage(QWidget):
     def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
         self.grid.setGeometry(self.rect())
         self.banner.setGeometry(0, 0, self.width(), 40)
+        middle = self.height() // 2 - 20
+        self.previous_page.move(8, middle)
+        self.next_page.move(self.width() - 48, middle)
         self.captions.place(self.rect())
         super().resizeEvent(event)  # type: ignore[arg-type]
 
@@ -131,6 +156,8 @@ class CallPage(QWidget):
         c.captionsToggled.connect(self.set_captions_visible)
         c.chatToggled.connect(lambda on: self._show_panel(self.chat, on))
         c.participantsToggled.connect(lambda on: self._show_panel(self.people, on))
+        c.transcriptToggled.connect(lambda on: self._show_panel(self.history, on))
+        c.speakerViewToggled.connect(self.stage.grid.set_speaker_view)
         c.leaveRequested.connect(self.leaveRequested)
         c.settingsRequested.connect(self.settingsRequested)
         m.localMediaChanged.connect(self._local_media)
@@ -227,6 +254,7 @@ class CallPage(QWidget):
         for button, owner in (
             (self.controls.chat, self.chat),
             (self.controls.participants, self.people),
+            (self.controls.transcript, self.history),
         ):
             if owner is not panel and on:
                 button.set_on(False)

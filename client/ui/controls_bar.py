@@ -79,6 +79,8 @@ class ControlsBar(QWidget):
     reactionChosen = Signal(str)
     leaveRequested = Signal()
     settingsRequested = Signal()
+    speakerViewToggled = Signal(bool)
+    transcriptToggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +111,12 @@ class ControlsBar(QWidget):
         self.chat.setCheckable(True)
         self.participants = ControlButton(self.tr("Participants"), "participants", None, "", self)
         self.participants.setCheckable(True)
+        self.layout_button = ControlButton(
+            self.tr("Speaker view"), "speaker-view", "grid-view", "", self
+        )
+        self.layout_button.setProperty("media", False)
+        self.transcript = ControlButton(self.tr("Transcript"), "transcript", None, "", self)
+        self.transcript.setCheckable(True)
         self.settings = ControlButton(self.tr("Settings"), "settings", None, "", self)
         self.leave = ControlButton(self.tr("Leave"), "leave", None, "", self)
         self.leave.setObjectName("leaveButton")
@@ -127,7 +135,13 @@ class ControlsBar(QWidget):
         ):
             layout.addWidget(button)
         layout.addSpacing(24)
-        for button in (self.chat, self.participants, self.settings):
+        for button in (
+            self.layout_button,
+            self.transcript,
+            self.chat,
+            self.participants,
+            self.settings,
+        ):
             layout.addWidget(button)
         layout.addSpacing(24)
         layout.addWidget(self.leave)
@@ -140,6 +154,8 @@ class ControlsBar(QWidget):
         self.chat.toggled.connect(self.chatToggled)
         self.participants.toggled.connect(self.participantsToggled)
         self.settings.clicked.connect(self.settingsRequested)
+        self.layout_button.toggled.connect(self.speakerViewToggled)
+        self.transcript.toggled.connect(self.transcriptToggled)
         self.leave.clicked.connect(self.leaveRequested)
         for button, signal in (
             (self.microphone, self.microphone.toggled),
@@ -148,6 +164,8 @@ class ControlsBar(QWidget):
             (self.hand, self.hand.toggled),
             (self.chat, self.chat.toggled),
             (self.participants, self.participants.toggled),
+            (self.layout_button, self.layout_button.toggled),
+            (self.transcript, self.transcript.toggled),
         ):
             signal.connect(button.set_on)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
 
@@ -224,6 +225,12 @@ class MainWindow(QMainWindow):
         self._save_settings()
         if self.call_page is not None:
             self.call_page.apply_settings()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange and self.call_page is not None:
+            # A minimised window shows nothing: its videos are not received either.
+            self.call_page.stage.grid.set_minimised(self.isMinimized())
 
     # --- closing ----------------------------------------------------------------------
 

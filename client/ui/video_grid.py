@@ -51,6 +51,7 @@ class VideoGrid(QWidget):
         self.tiles: dict[str, VideoTile] = {}
         self.page = 0
         self.speaker_view = False
+        self.minimised = False
         self.pinned = ""
         self.setAccessibleName(self.tr("Participants' video"))
         model.participantsChanged.connect(self.rebuild)
@@ -87,9 +88,19 @@ class VideoGrid(QWidget):
             self.relayout()
 
     def _tile_visibility(self, tile: VideoTile, visible: bool, width: int, height: int) -> None:
-        self.model.set_video_visible(tile.participant, visible, width, height)
+        self.model.set_video_visible(
+            tile.participant, visible and not self.minimised, width, height
+        )
 
     # --- commands ---------------------------------------------------------------------
+
+    def set_minimised(self, minimised: bool) -> None:
+        """Minimised, every tile is off screen: turn their subscriptions off (and on
+        again at their sizes when the window comes back)."""
+        self.minimised = minimised
+        for tile in self.tiles.values():
+            if tile.isVisible():
+                self._tile_visibility(tile, not minimised, tile.width(), tile.height())
 
     def toggle_pin(self, identity: str) -> None:
         self.pinned = "" if self.pinned == identity else identity

@@ -4,7 +4,7 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="50"/>
+        <location filename="../../client/ui/call_page.py" line="52"/>
         <source>Connection status</source>
         <translation>État de la connexion</translation>
     </message>
@@ -12,72 +12,72 @@
 <context>
     <name>CallPage</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="32"/>
+        <location filename="../../client/ui/call_page.py" line="34"/>
         <source>Turn the microphone on or off</source>
         <translation>Activer ou désactiver le micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="33"/>
+        <location filename="../../client/ui/call_page.py" line="35"/>
         <source>Turn the camera on or off</source>
         <translation>Activer ou désactiver la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="34"/>
+        <location filename="../../client/ui/call_page.py" line="36"/>
         <source>Show or hide captions</source>
         <translation>Afficher ou masquer les sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="35"/>
+        <location filename="../../client/ui/call_page.py" line="37"/>
         <source>Raise or lower your hand</source>
         <translation>Lever ou baisser la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="37"/>
+        <location filename="../../client/ui/call_page.py" line="39"/>
         <source>Space</source>
         <translation>Espace</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="38"/>
+        <location filename="../../client/ui/call_page.py" line="40"/>
         <source>Hold to talk while the microphone is off</source>
         <translation>Maintenir enfoncée pour parler quand le micro est coupé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="40"/>
+        <location filename="../../client/ui/call_page.py" line="42"/>
         <source>List the shortcuts</source>
         <translation>Afficher les raccourcis</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="196"/>
+        <location filename="../../client/ui/call_page.py" line="223"/>
         <source>Connection lost — reconnecting…</source>
         <translation>Connexion perdue — reconnexion…</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="202"/>
+        <location filename="../../client/ui/call_page.py" line="229"/>
         <source>The microphone could not be changed. Try again.</source>
         <translation>Le micro n’a pas pu être modifié. Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="203"/>
+        <location filename="../../client/ui/call_page.py" line="230"/>
         <source>The camera could not be changed. Try again.</source>
         <translation>La caméra n’a pas pu être modifiée. Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="204"/>
+        <location filename="../../client/ui/call_page.py" line="231"/>
         <source>Your hand could not be raised or lowered on this server.</source>
         <translation>Ce serveur ne permet pas de lever ou de baisser la main.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="205"/>
+        <location filename="../../client/ui/call_page.py" line="232"/>
         <source>Your message could not be sent. Check the connection.</source>
         <translation>Votre message n’a pas pu être envoyé. Vérifiez la connexion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="206"/>
+        <location filename="../../client/ui/call_page.py" line="233"/>
         <source>The reaction could not be sent.</source>
         <translation>La réaction n’a pas pu être envoyée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="247"/>
+        <location filename="../../client/ui/call_page.py" line="275"/>
         <source>Keyboard shortcuts</source>
         <translation>Raccourcis clavier</translation>
     </message>
@@ -257,73 +257,83 @@
 <context>
     <name>ControlsBar</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="86"/>
+        <location filename="../../client/ui/controls_bar.py" line="88"/>
         <source>Call controls</source>
         <translation>Commandes de l&apos;appel</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="90"/>
+        <location filename="../../client/ui/controls_bar.py" line="92"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="91"/>
+        <location filename="../../client/ui/controls_bar.py" line="93"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="92"/>
+        <location filename="../../client/ui/controls_bar.py" line="94"/>
         <source>Share screen</source>
         <translation>Partager l&apos;écran</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="95"/>
+        <location filename="../../client/ui/controls_bar.py" line="97"/>
         <source>Screen sharing is not available in this version</source>
         <translation>Le partage d&apos;écran n&apos;est pas disponible dans cette version</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="96"/>
+        <location filename="../../client/ui/controls_bar.py" line="98"/>
         <source>Captions</source>
         <translation>Sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="97"/>
+        <location filename="../../client/ui/controls_bar.py" line="99"/>
         <source>Raise hand</source>
         <translation>Lever la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="98"/>
+        <location filename="../../client/ui/controls_bar.py" line="100"/>
         <source>Reactions</source>
         <translation>Réactions</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="108"/>
-        <location filename="../../client/ui/controls_bar.py" line="155"/>
+        <location filename="../../client/ui/controls_bar.py" line="110"/>
+        <location filename="../../client/ui/controls_bar.py" line="173"/>
         <source>Chat</source>
         <translation>Chat</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="110"/>
+        <location filename="../../client/ui/controls_bar.py" line="112"/>
         <source>Participants</source>
         <translation>Participants</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="112"/>
+        <location filename="../../client/ui/controls_bar.py" line="115"/>
+        <source>Speaker view</source>
+        <translation>Vue intervenant</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="118"/>
+        <source>Transcript</source>
+        <translation>Transcription</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="120"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="113"/>
+        <location filename="../../client/ui/controls_bar.py" line="121"/>
         <source>Leave</source>
         <translation>Quitter</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="116"/>
+        <location filename="../../client/ui/controls_bar.py" line="124"/>
         <source>Leave the call</source>
         <translation>Quitter l&apos;appel</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../client/ui/controls_bar.py" line="157"/>
+        <location filename="../../client/ui/controls_bar.py" line="175"/>
         <source>Chat, %n unread message(s)</source>
         <translation>
             <numerusform>Chat, %n message non lu</numerusform>
@@ -414,23 +424,23 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../client/ui/main_window.py" line="44"/>
-        <location filename="../../client/ui/main_window.py" line="190"/>
+        <location filename="../../client/ui/main_window.py" line="45"/>
+        <location filename="../../client/ui/main_window.py" line="191"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="175"/>
+        <location filename="../../client/ui/main_window.py" line="176"/>
         <source>Visio — %1</source>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="236"/>
+        <location filename="../../client/ui/main_window.py" line="243"/>
         <source>Leave the call?</source>
         <translation>Quitter l&apos;appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="237"/>
+        <location filename="../../client/ui/main_window.py" line="244"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d&apos;appel. Fermer la fenêtre vous fera quitter l&apos;appel.</translation>
     </message>
@@ -827,6 +837,19 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     </message>
 </context>
 <context>
+    <name>Stage</name>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="73"/>
+        <source>Previous page of participants</source>
+        <translation>Page précédente des participants</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="74"/>
+        <source>Next page of participants</source>
+        <translation>Page suivante des participants</translation>
+    </message>
+</context>
+<context>
     <name>TranscriptItems</name>
     <message>
         <location filename="../../client/ui/captions_history.py" line="293"/>
@@ -843,7 +866,7 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
 <context>
     <name>VideoGrid</name>
     <message>
-        <location filename="../../client/ui/video_grid.py" line="55"/>
+        <location filename="../../client/ui/video_grid.py" line="56"/>
         <source>Participants&apos; video</source>
         <translation>Vidéo des participants</translation>
     </message>

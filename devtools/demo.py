@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -233,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     from devtools.sandbox.netns import enter_test_netns
 
     enter_test_netns()
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not args.headless and not has_display:
+        print("no display here (DISPLAY and WAYLAND_DISPLAY are unset): running headless")
     try:
-        if not args.headless:
+        if not args.headless and has_display:
             return run_windowed(args.verbose)
         return asyncio.run(run_demo(args.seconds))
     except KeyboardInterrupt:

@@ -152,7 +152,9 @@ def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None =
             problem = link_error_message(exc)
     loop = qasync.QEventLoop(application.qt)
     asyncio.set_event_loop(loop)
-    signal.signal(signal.SIGINT, lambda *_: application.window.close())
+    for number in (signal.SIGINT, signal.SIGTERM):
+        # From a terminal or a session manager: leave the call and quit, no question.
+        signal.signal(number, lambda *_: application.window.quit_now())
     application.open(link, args.name, prejoin=not args.no_prejoin)
     if problem:
         application.window.home.link.setText(args.link)

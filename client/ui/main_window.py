@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.call_page: CallPage | None = None
         self._previews: list[PreviewReader] = []
         self._link: MeetingLink | None = None
+        self._quitting = False
         # UI-side coroutines (qasync loop), kept and logged if they fail.
         self._ui_tasks = TaskGroup("window")
         converter.add(self.prejoin.slot)
@@ -234,9 +235,22 @@ class MainWindow(QMainWindow):
 
     # --- closing ----------------------------------------------------------------------
 
+    def quit_now(self) -> None:
+        """Leave the call (if any) and close, without asking: Ctrl-C, SIGTERM."""
+        self._quitting = True
+
+        async def leave_and_close() -> None:
+            await self._teardown()
+            self.close()
+
+        self._ui_tasks.spawn(leave_and_close(), "quit")
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.in_call:
             event.accept()
+            return
+        if self._quitting:
+            event.ignore()  # quit_now closes once the call is left
             return
         answer = QMessageBox.question(
             self,

@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from client.meeting_link import MeetingLink
@@ -61,7 +61,7 @@ def start_peers(url: str, tokens: list[str]) -> subprocess.Popen[str] | None:
     return sdk_peers.start_peers(url, tokens, fps=5) if tokens else None
 
 
-def shoot(out: Path) -> list[Path]:
+def shoot(out: Path, counts: tuple[int, ...] = COUNTS) -> list[Path]:
     from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
     from devtools.sandbox.tokens import mint_token
     from tests.sdk_peer import SdkPeer
@@ -92,7 +92,7 @@ def shoot(out: Path) -> list[Path]:
             return agent
 
         agent = peers_loop.run(make_agent())
-        for count in COUNTS:
+        for count in counts:
             tokens = [token(f"peer-{i}", NAMES[i]) for i in range(count - 1)]
             peers = start_peers(server.ws_url, tokens)
             try:
@@ -103,17 +103,18 @@ def shoot(out: Path) -> list[Path]:
                             link = MeetingLink(
                                 server.ws_url, token("me", "Vous" if code == "fr" else "You")
                             )
-                            saved.append(
-                                _call(
-                                    out / name,
-                                    link,
-                                    count,
-                                    (width, height),
-                                    agent,
-                                    peers_loop,
-                                    CAPTIONS[code],
-                                )
+                            shot = _attempt(
+                                _call,
+                                out / name,
+                                link,
+                                count,
+                                (width, height),
+                                agent,
+                                peers_loop,
+                                CAPTIONS[code],
                             )
+                            if shot is not None:
+                                saved.append(shot)
             finally:
                 if peers is not None:
                     sdk_peers.stop_peers(peers)
@@ -125,6 +126,15 @@ def shoot(out: Path) -> list[Path]:
         peers_loop.stop()
         server.close()
     return saved
+
+
+def _attempt(shoot_one: Callable[..., Path], *args: object) -> Path | None:
+    """One screenshot; a failure is reported and the others still get taken."""
+    try:
+        return shoot_one(*args)
+    except Exception as exc:
+        print(f"screenshot failed: {args[0]}: {exc}", file=sys.stderr)
+        return None
 
 
 def _call(
@@ -220,13 +230,16 @@ def _screens(out: Path, code: str, link: MeetingLink) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.screenshots", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    parser.add_argument(
+        "--counts", type=int, nargs="*", default=list(COUNTS), help="participants per meeting"
+    )
     args = parser.parse_args(argv)
     from devtools.sandbox.netns import enter_test_netns
     from devtools.xvfb import xvfb
 
     enter_test_netns()
     with xvfb(1920, 1080):
-        for path in shoot(args.out):
+        for path in shoot(args.out, tuple(args.counts)):
             print(path)
     return 0
 

@@ -12,8 +12,10 @@ from livekit.protocol import models, rtc
 
 from client.livekit import errors
 from client.livekit import events as ev
+from client.livekit.engine import Engine
 from client.livekit.participant_reconciler import ParticipantReconciler
 from client.livekit.pc_transport import parse_candidate_init
+from client.livekit.reconnect_policy import ReconnectPolicy
 from client.livekit.room import Room, RoomOptions
 from client.livekit.signal_messages import route_signal
 from tests.test_signal_client import StartServer
@@ -423,3 +425,48 @@ async def test_a_track_never_published_is_stopped_after_a_while() -> None:
     await asyncio.sleep(0.05)
     assert orphan.readyState == "ended"
     await room.reconciler.close()
+
+
+# --- sessions that fail while the room rejoins ---------------------------------------------
+
+
+class FailingEngine:
+    """A session that joins, then dies before the room can use it."""
+
+    def __init__(self, dies: bool) -> None:
+        self.failed = dies
+        self.closed = False
+
+    async def close(self, *, leave: bool) -> None:
+        self.closed = True
+
+
+async def test_every_session_that_dies_during_a_rejoin_is_closed() -> None:
+    started: list[FailingEngine] = []
+
+    class Rejoining(Room):
+        async def _start_engine(self) -> Engine:  # type: ignore[override]
+            # Three sessions die right after joining; the fourth holds.
+            engine = FailingEngine(dies=len(started) < 3)
+            started.append(engine)
+            return engine  # type: ignore[return-value]
+
+    room = Rejoining(RoomOptions(reconnect_policy=ReconnectPolicy(delays_s=(0.0,))))
+    room.state = ev.ConnectionState.CONNECTED
+    first = FailingEngine(dies=True)
+    room._engine = first  # type: ignore[assignment]
+    room.on_engine_failure(first, "signal lost")  # type: ignore[arg-type]
+    await until_connected(room)
+    assert len(started) == 4
+    assert first.closed
+    assert [e.closed for e in started] == [True, True, True, False]
+    assert room.engine is started[-1]
+    await room.disconnect()
+
+
+async def until_connected(room: Room) -> None:
+    for _ in range(200):
+        if room.state == ev.ConnectionState.CONNECTED and room.reconnect_count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"room still {room.state}")

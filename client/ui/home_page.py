@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -31,10 +32,10 @@ class HomePage(QWidget):
         super().__init__(parent)
         self.settings = settings
         outer = QVBoxLayout(self)
-        outer.setAlignment(Qt.AlignmentFlag.AlignCenter)
         card = QFrame(self)
         card.setObjectName("card")
-        card.setMaximumWidth(560)
+        card.setFixedWidth(560)
+        card.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(card)
         layout.setContentsMargins(32, 28, 32, 28)
         layout.setSpacing(14)
@@ -81,7 +82,9 @@ class HomePage(QWidget):
         self.recent.setMaximumHeight(160)
         layout.addWidget(recent_title)
         layout.addWidget(self.recent)
-        outer.addWidget(card)
+        outer.addStretch(1)
+        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
         self.join.clicked.connect(self._join)
         self.link.returnPressed.connect(self._join)
         self.name.returnPressed.connect(self._join)
@@ -91,6 +94,8 @@ class HomePage(QWidget):
 
     def reload_recent(self) -> None:
         self.recent.clear()
+        rows = max(1, len(self.settings.recent))
+        self.recent.setFixedHeight(min(160, 8 + rows * (self.recent.fontMetrics().height() + 10)))
         for meeting in self.settings.recent:
             item = QListWidgetItem(f"{meeting.name or meeting.url} — {meeting.url}")
             item.setData(Qt.ItemDataRole.UserRole, meeting.url)

@@ -46,6 +46,10 @@ class PrejoinPage(QWidget):
         outer.setSpacing(24)
         self.preview = VideoTile(self.view, self)
         self.preview.setAccessibleName(self.tr("Camera preview"))
+        # Local frames: the tile's size goes straight to its slot (no subscription).
+        self.preview.visibilityChanged.connect(
+            lambda _tile, visible, width, height: self.slot.configure(width, height, visible)
+        )
         self.preview.setMinimumSize(480, 270)
         outer.addWidget(self.preview, 3)
         card = QFrame(self)
@@ -67,10 +71,16 @@ class PrejoinPage(QWidget):
         self.name.setMaxLength(80)
         self.camera_menu = QComboBox(card)
         self.camera_menu.setAccessibleName(self.tr("Camera"))
-        self.camera_menu.addItem(self.tr("Test pattern (no camera support yet)"))
+        self.camera_menu.addItem(self.tr("Test pattern"))
+        self.camera_menu.setToolTip(
+            self.tr("Cameras are not supported yet: a test pattern is sent")
+        )
         self.microphone_menu = QComboBox(card)
         self.microphone_menu.setAccessibleName(self.tr("Microphone"))
-        self.microphone_menu.addItem(self.tr("Silence (no microphone support yet)"))
+        self.microphone_menu.addItem(self.tr("Silence"))
+        self.microphone_menu.setToolTip(
+            self.tr("Microphones are not supported yet: silence is sent")
+        )
         self.speaker_menu = QComboBox(card)
         self.speaker_menu.setAccessibleName(self.tr("Speaker"))
         self.speaker_menu.addItem(self.tr("System default"))

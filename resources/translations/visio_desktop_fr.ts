@@ -125,7 +125,7 @@
     <message>
         <location filename="../../client/ui/captions_history.py" line="527"/>
         <source>No captions yet. They appear here as people speak.</source>
-        <translation>Aucun sous-titre pour l&apos;instant. Ils apparaissent ici à mesure que les participants parlent.</translation>
+        <translation>Aucun sous-titre pour l’instant. Ils apparaissent ici à mesure que les participants parlent.</translation>
     </message>
     <message>
         <location filename="../../client/ui/captions_history.py" line="529"/>
@@ -150,12 +150,12 @@
     <message>
         <location filename="../../client/ui/captions_history.py" line="577"/>
         <source>Export failed</source>
-        <translation>Échec de l&apos;exportation</translation>
+        <translation>Échec de l’exportation</translation>
     </message>
     <message>
         <location filename="../../client/ui/captions_history.py" line="580"/>
         <source>The captions could not be saved to {path}: {error}</source>
-        <translation>Impossible d&apos;enregistrer les sous-titres dans {path}&#xa0;: {error}</translation>
+        <translation>Impossible d’enregistrer les sous-titres dans {path}&#xa0;: {error}</translation>
     </message>
 </context>
 <context>
@@ -259,7 +259,7 @@
     <message>
         <location filename="../../client/ui/controls_bar.py" line="88"/>
         <source>Call controls</source>
-        <translation>Commandes de l&apos;appel</translation>
+        <translation>Commandes de l’appel</translation>
     </message>
     <message>
         <location filename="../../client/ui/controls_bar.py" line="92"/>
@@ -274,12 +274,12 @@
     <message>
         <location filename="../../client/ui/controls_bar.py" line="94"/>
         <source>Share screen</source>
-        <translation>Partager l&apos;écran</translation>
+        <translation>Partager l’écran</translation>
     </message>
     <message>
         <location filename="../../client/ui/controls_bar.py" line="97"/>
         <source>Screen sharing is not available in this version</source>
-        <translation>Le partage d&apos;écran n&apos;est pas disponible dans cette version</translation>
+        <translation>Le partage d’écran n’est pas disponible dans cette version</translation>
     </message>
     <message>
         <location filename="../../client/ui/controls_bar.py" line="98"/>
@@ -330,7 +330,7 @@
     <message>
         <location filename="../../client/ui/controls_bar.py" line="124"/>
         <source>Leave the call</source>
-        <translation>Quitter l&apos;appel</translation>
+        <translation>Quitter l’appel</translation>
     </message>
     <message numerus="yes">
         <location filename="../../client/ui/controls_bar.py" line="175"/>
@@ -344,105 +344,105 @@
 <context>
     <name>HomePage</name>
     <message>
-        <location filename="../../client/ui/home_page.py" line="41"/>
+        <location filename="../../client/ui/home_page.py" line="42"/>
         <source>Join a meeting</source>
         <extracomment>(link, display name): the user asked to join.</extracomment>
         <translation>Rejoindre une réunion</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="47"/>
+        <location filename="../../client/ui/home_page.py" line="48"/>
         <source>Meeting link (wss://… with its token)</source>
         <translation>Lien de la réunion (wss://… avec son jeton)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="48"/>
+        <location filename="../../client/ui/home_page.py" line="49"/>
         <source>Meeting link</source>
         <translation>Lien de la réunion</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="51"/>
-        <source>Access token, if not in the link</source>
-        <translation>Jeton d&apos;accès, s&apos;il n&apos;est pas dans le lien</translation>
-    </message>
-    <message>
         <location filename="../../client/ui/home_page.py" line="52"/>
-        <source>Access token</source>
-        <translation>Jeton d&apos;accès</translation>
+        <source>Access token, if not in the link</source>
+        <translation>Jeton d’accès, s’il n’est pas dans le lien</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="55"/>
+        <location filename="../../client/ui/home_page.py" line="53"/>
+        <source>Access token</source>
+        <translation>Jeton d’accès</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/home_page.py" line="56"/>
         <source>Your name as others will see it</source>
         <translation>Votre nom, tel que les autres le verront</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="56"/>
+        <location filename="../../client/ui/home_page.py" line="57"/>
         <source>Your name</source>
         <translation>Votre nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="58"/>
+        <location filename="../../client/ui/home_page.py" line="59"/>
         <source>Link</source>
         <translation>Lien</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="59"/>
+        <location filename="../../client/ui/home_page.py" line="60"/>
         <source>Token</source>
         <translation>Jeton</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="60"/>
+        <location filename="../../client/ui/home_page.py" line="61"/>
         <source>Name</source>
         <translation>Nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="69"/>
+        <location filename="../../client/ui/home_page.py" line="70"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="70"/>
+        <location filename="../../client/ui/home_page.py" line="71"/>
         <source>Continue</source>
         <translation>Continuer</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="77"/>
-        <location filename="../../client/ui/home_page.py" line="80"/>
+        <location filename="../../client/ui/home_page.py" line="78"/>
+        <location filename="../../client/ui/home_page.py" line="81"/>
         <source>Recent meetings</source>
         <translation>Réunions récentes</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="99"/>
+        <location filename="../../client/ui/home_page.py" line="104"/>
         <source>No recent meeting yet</source>
-        <translation>Aucune réunion récente pour l&apos;instant</translation>
+        <translation>Aucune réunion récente pour l’instant</translation>
     </message>
     <message>
-        <location filename="../../client/ui/home_page.py" line="122"/>
+        <location filename="../../client/ui/home_page.py" line="127"/>
         <source>Enter your name: it is how others will see you.</source>
-        <translation>Saisissez votre nom&#xa0;: c&apos;est ainsi que les autres vous verront.</translation>
+        <translation>Saisissez votre nom&#xa0;: c’est ainsi que les autres vous verront.</translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
         <location filename="../../client/ui/main_window.py" line="45"/>
-        <location filename="../../client/ui/main_window.py" line="191"/>
+        <location filename="../../client/ui/main_window.py" line="192"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="176"/>
+        <location filename="../../client/ui/main_window.py" line="177"/>
         <source>Visio — %1</source>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="243"/>
+        <location filename="../../client/ui/main_window.py" line="257"/>
         <source>Leave the call?</source>
-        <translation>Quitter l&apos;appel&#x202f;?</translation>
+        <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="244"/>
+        <location filename="../../client/ui/main_window.py" line="258"/>
         <source>You are in a call. Closing the window will leave it.</source>
-        <translation>Vous êtes en cours d&apos;appel. Fermer la fenêtre vous fera quitter l&apos;appel.</translation>
+        <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
 </context>
 <context>
@@ -461,8 +461,8 @@
         <location filename="../../client/ui/chat_panel.py" line="761"/>
         <source>No messages yet.
 Messages are seen by everyone in the call.</source>
-        <translation>Aucun message pour l&apos;instant.
-Les messages sont visibles par tous les participants à l&apos;appel.</translation>
+        <translation>Aucun message pour l’instant.
+Les messages sont visibles par tous les participants à l’appel.</translation>
     </message>
 </context>
 <context>
@@ -470,27 +470,27 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     <message>
         <location filename="../../client/ui/messages.py" line="13"/>
         <source>This address is not secure (ws:// or http://) and the server is not on this computer or a private network. Ask for a wss:// or https:// link.</source>
-        <translation>Cette adresse n&apos;est pas sécurisée (ws:// ou http://) et le serveur n&apos;est ni sur cet ordinateur ni sur un réseau privé. Demandez un lien en wss:// ou https://.</translation>
+        <translation>Cette adresse n’est pas sécurisée (ws:// ou http://) et le serveur n’est ni sur cet ordinateur ni sur un réseau privé. Demandez un lien en wss:// ou https://.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="21"/>
         <source>The access token in this link is damaged. Copy the whole link again.</source>
-        <translation>Le jeton d&apos;accès de ce lien est endommagé. Copiez à nouveau le lien en entier.</translation>
+        <translation>Le jeton d’accès de ce lien est endommagé. Copiez à nouveau le lien en entier.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="25"/>
         <source>This link has no access token. Paste the whole link, or the token below.</source>
-        <translation>Ce lien ne contient pas de jeton d&apos;accès. Collez le lien en entier, ou le jeton ci-dessous.</translation>
+        <translation>Ce lien ne contient pas de jeton d’accès. Collez le lien en entier, ou le jeton ci-dessous.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="30"/>
         <source>Paste the link of the meeting you were invited to.</source>
-        <translation>Collez le lien d&apos;invitation à la réunion.</translation>
+        <translation>Collez le lien d’invitation à la réunion.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="33"/>
         <source>This is not a meeting link. Check that you copied it whole.</source>
-        <translation>Ce n&apos;est pas un lien de réunion. Vérifiez que vous l&apos;avez copié en entier.</translation>
+        <translation>Ce n’est pas un lien de réunion. Vérifiez que vous l’avez copié en entier.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="42"/>
@@ -505,7 +505,7 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     <message>
         <location filename="../../client/ui/messages.py" line="46"/>
         <source>You joined this meeting from another device, so this one left it.</source>
-        <translation>Vous avez rejoint cette réunion depuis un autre appareil&#xa0;: celui-ci l&apos;a donc quittée.</translation>
+        <translation>Vous avez rejoint cette réunion depuis un autre appareil&#xa0;: celui-ci l’a donc quittée.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="49"/>
@@ -515,17 +515,17 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     <message>
         <location filename="../../client/ui/messages.py" line="56"/>
         <source>This invitation has expired. Ask the organiser for a new link.</source>
-        <translation>Cette invitation a expiré. Demandez un nouveau lien à l&apos;organisateur.</translation>
+        <translation>Cette invitation a expiré. Demandez un nouveau lien à l’organisateur.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="60"/>
         <source>This invitation is not valid for this server. Ask for a new link.</source>
-        <translation>Cette invitation n&apos;est pas valable pour ce serveur. Demandez un nouveau lien.</translation>
+        <translation>Cette invitation n’est pas valable pour ce serveur. Demandez un nouveau lien.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="64"/>
         <source>You are not allowed to join this meeting.</source>
-        <translation>Vous n&apos;êtes pas autorisé à rejoindre cette réunion.</translation>
+        <translation>Vous n’êtes pas autorisé à rejoindre cette réunion.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="68"/>
@@ -540,7 +540,7 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     <message>
         <location filename="../../client/ui/messages.py" line="74"/>
         <source>The meeting server cannot be reached. Check your network connection; the app will keep the link so you can try again.</source>
-        <translation>Le serveur de réunion est injoignable. Vérifiez votre connexion réseau&#x202f;; l&apos;application garde le lien pour que vous puissiez réessayer.</translation>
+        <translation>Le serveur de réunion est injoignable. Vérifiez votre connexion réseau&#x202f;; l’application garde le lien pour que vous puissiez réessayer.</translation>
     </message>
     <message>
         <location filename="../../client/ui/messages.py" line="80"/>
@@ -550,7 +550,7 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     <message>
         <location filename="../../client/ui/messages.py" line="89"/>
         <source>Something went wrong (%1). Try again.</source>
-        <translation>Une erreur s&apos;est produite (%1). Réessayez.</translation>
+        <translation>Une erreur s’est produite (%1). Réessayez.</translation>
     </message>
 </context>
 <context>
@@ -576,8 +576,8 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
         <location filename="../../client/ui/participants_panel.py" line="119"/>
         <source>In the call (%n)</source>
         <translation>
-            <numerusform>Dans l&apos;appel (%n)</numerusform>
-            <numerusform>Dans l&apos;appel (%n)</numerusform>
+            <numerusform>Dans l’appel (%n)</numerusform>
+            <numerusform>Dans l’appel (%n)</numerusform>
         </translation>
     </message>
     <message>
@@ -594,8 +594,8 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
         <location filename="../../client/ui/participants_panel.py" line="154"/>
         <source>hand raised, number %n in the queue</source>
         <translation>
-            <numerusform>main levée, n°&#xa0;%n dans la file d&apos;attente</numerusform>
-            <numerusform>main levée, n°&#xa0;%n dans la file d&apos;attente</numerusform>
+            <numerusform>main levée, n°&#xa0;%n dans la file d’attente</numerusform>
+            <numerusform>main levée, n°&#xa0;%n dans la file d’attente</numerusform>
         </translation>
     </message>
     <message>
@@ -642,72 +642,82 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
         <translation>Aperçu de la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="57"/>
+        <location filename="../../client/ui/prejoin_page.py" line="61"/>
         <source>Ready to join?</source>
         <translation>Rejoindre la réunion&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="66"/>
+        <location filename="../../client/ui/prejoin_page.py" line="70"/>
         <source>Your name</source>
         <translation>Votre nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="69"/>
-        <location filename="../../client/ui/prejoin_page.py" line="78"/>
-        <location filename="../../client/ui/prejoin_page.py" line="90"/>
+        <location filename="../../client/ui/prejoin_page.py" line="73"/>
+        <location filename="../../client/ui/prejoin_page.py" line="88"/>
+        <location filename="../../client/ui/prejoin_page.py" line="100"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="70"/>
-        <source>Test pattern (no camera support yet)</source>
-        <translation>Mire de test (caméras pas encore prises en charge)</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/prejoin_page.py" line="72"/>
         <location filename="../../client/ui/prejoin_page.py" line="79"/>
         <location filename="../../client/ui/prejoin_page.py" line="89"/>
+        <location filename="../../client/ui/prejoin_page.py" line="99"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="73"/>
-        <source>Silence (no microphone support yet)</source>
-        <translation>Silence (micros pas encore pris en charge)</translation>
+        <location filename="../../client/ui/prejoin_page.py" line="74"/>
+        <source>Test pattern</source>
+        <translation>Mire de test</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="75"/>
+        <location filename="../../client/ui/prejoin_page.py" line="76"/>
+        <source>Cameras are not supported yet: a test pattern is sent</source>
+        <translation>Les caméras ne sont pas encore prises en charge : une mire de test est envoyée</translation>
+    </message>
+    <message>
         <location filename="../../client/ui/prejoin_page.py" line="80"/>
+        <source>Silence</source>
+        <translation>Silence</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="82"/>
+        <source>Microphones are not supported yet: silence is sent</source>
+        <translation>Les micros ne sont pas encore pris en charge : du silence est envoyé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="85"/>
+        <location filename="../../client/ui/prejoin_page.py" line="90"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="76"/>
+        <location filename="../../client/ui/prejoin_page.py" line="86"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="77"/>
+        <location filename="../../client/ui/prejoin_page.py" line="87"/>
         <source>Name</source>
         <translation>Nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="85"/>
+        <location filename="../../client/ui/prejoin_page.py" line="95"/>
         <source>Microphone level</source>
         <translation>Niveau du micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="100"/>
+        <location filename="../../client/ui/prejoin_page.py" line="110"/>
         <source>Back</source>
         <translation>Retour</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="101"/>
+        <location filename="../../client/ui/prejoin_page.py" line="111"/>
         <source>Join now</source>
         <translation>Rejoindre</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="119"/>
+        <location filename="../../client/ui/prejoin_page.py" line="129"/>
         <source>Meeting on %1</source>
         <translation>Réunion sur %1</translation>
     </message>
@@ -833,7 +843,7 @@ Les messages sont visibles par tous les participants à l&apos;appel.</translati
     <message>
         <location filename="../../client/ui/settings_dialog.py" line="66"/>
         <source>A new language applies the next time the app starts.</source>
-        <translation>Un changement de langue prend effet au prochain démarrage de l&apos;application.</translation>
+        <translation>Un changement de langue prend effet au prochain démarrage de l’application.</translation>
     </message>
 </context>
 <context>

@@ -29,13 +29,29 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 MAX_LEGACY_BYTES = 15000
 
 
+#: A legacy packet fits in one data packet; anything larger is not one of ours.
+MAX_JSON_BYTES = 64 * 1024
+
+
 def decode_json(payload: bytes) -> dict[str, object] | None:
-    """Parse a JSON object payload; None for anything else."""
+    """Parse a JSON object payload; None for anything else (too big, too deep,
+    numbers too long for Python, invalid UTF-8)."""
+    if len(payload) > MAX_JSON_BYTES:
+        return None
     try:
         value = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def _plausible_ms(value: object) -> int | None:
+    """A timestamp in ms a sender could mean (finite, within a few centuries)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value) if abs(value) < 1e13 else None
 
 
 @dataclass(frozen=True)
@@ -129,7 +145,7 @@ class Chat:
         )
         raw_id = body.get("id")
         raw_time = body.get("timestamp")
-        when = raw_time if isinstance(raw_time, int | float) and math.isfinite(raw_time) else None
+        when = _plausible_ms(raw_time)
         self._add(
             ChatMessage(
                 id=str(raw_id) if raw_id else str(uuid.uuid4()),

@@ -31,6 +31,7 @@ from client.livekit import errors
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.pc_transport import PCTransport
+from client.livekit.proto_enums import enum_name
 from client.livekit.signal_client import SignalClient, SignalOptions
 from client.livekit.signal_messages import RoomSignals, route_signal
 
@@ -247,7 +248,7 @@ class Engine:
         log.warning(
             "server refused request %d: %s %s",
             resp.request_id,
-            rtc.RequestResponse.Reason.Name(resp.reason),
+            enum_name(rtc.RequestResponse.Reason, resp.reason),
             resp.message,
         )
         request = resp.WhichOneof("request") or ""
@@ -258,7 +259,7 @@ class Engine:
                     errors.PublishError(resp.message or "the server refused the track")
                 )
         self._listener.on_request_refused(
-            request, rtc.RequestResponse.Reason.Name(resp.reason), resp.message
+            request, enum_name(rtc.RequestResponse.Reason, resp.reason), resp.message
         )
 
     async def _handle_trickle(self, trickle: rtc.TrickleRequest) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from livekit.protocol import models
 
 from client.livekit.events import ConnectionQuality
+from client.livekit.proto_enums import enum_name
 
 if TYPE_CHECKING:
     from aiortc import RTCRtpTransceiver
@@ -154,7 +155,7 @@ class Participant:
         if attributes != self.attributes:
             self.attributes = attributes
             changed.add("attributes")
-        self.kind = models.ParticipantInfo.Kind.Name(info.kind).lower()
+        self.kind = enum_name(models.ParticipantInfo.Kind, info.kind).lower()
         return frozenset(changed)
 
 

@@ -35,7 +35,10 @@ ANSWER_TIMEOUT_S = 15.0
 
 def parse_candidate_init(candidate_init: str) -> RTCIceCandidate | None:
     """Turn LiveKit's JSON ``candidateInit`` into an aiortc candidate (None = end)."""
-    data = json.loads(candidate_init)
+    try:
+        data = json.loads(candidate_init)
+    except RecursionError as exc:  # nesting deeper than the parser goes
+        raise ValueError("candidateInit nests too deep") from exc
     if not isinstance(data, dict):
         raise ValueError("candidateInit is not a JSON object")
     raw = data.get("candidate")
@@ -47,10 +50,16 @@ def parse_candidate_init(candidate_init: str) -> RTCIceCandidate | None:
     # aiortc only asserts on short lines (and not at all under -O).
     if len(line.split()) < 8:
         raise ValueError(f"truncated ICE candidate: {line!r}")
-    candidate = candidate_from_sdp(line)
-    candidate.sdpMid = data.get("sdpMid")
+    try:
+        candidate = candidate_from_sdp(line)
+    except (IndexError, KeyError, TypeError) as exc:  # aiortc's parser trusts its input
+        raise ValueError(f"malformed ICE candidate: {line[:80]!r}") from exc
+    mid = data.get("sdpMid")
+    candidate.sdpMid = mid if isinstance(mid, str) else None
     index = data.get("sdpMLineIndex")
-    candidate.sdpMLineIndex = int(index) if index is not None else None
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+        raise ValueError(f"sdpMLineIndex is not an integer: {index!r:.40}")
+    candidate.sdpMLineIndex = index
     return candidate
 
 

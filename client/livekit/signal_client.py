@@ -27,6 +27,7 @@ from livekit.protocol import models, rtc
 
 import client
 from client.livekit import errors
+from client.livekit.proto_enums import enum_name
 from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -391,7 +392,7 @@ def parse_signal_response(data: bytes) -> rtc.SignalResponse | None:
 
 
 def leave_error(leave: rtc.LeaveRequest) -> errors.ConnectError:
-    reason = models.DisconnectReason.Name(leave.reason)
+    reason = enum_name(models.DisconnectReason, leave.reason)
     if leave.reason == models.DisconnectReason.DUPLICATE_IDENTITY:
         return errors.DisconnectedError("someone else joined with the same identity")
     if leave.reason in (

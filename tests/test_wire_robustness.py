@@ -9,9 +9,9 @@ import pytest
 from livekit.protocol import models, rtc
 
 from client.chat import Chat, decode_json
-from client.livekit.room import Room
 from client.livekit.pc_transport import parse_candidate_init
 from client.livekit.proto_enums import enum_name
+from client.livekit.room import Room
 from client.livekit.signal_client import leave_error
 
 

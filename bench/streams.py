@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from livekit.protocol import models
 
 from client.chat import Chat, ChatMessageReceived
+from client.gc_tuning import settle_after_startup
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.data_streams import text_stream_packets
 from client.livekit.room import Room
@@ -115,6 +116,7 @@ async def measure(chunk_bytes: int, topic: str = "lk.chat") -> StreamFigures:
 
 
 async def run_streams() -> dict[str, object]:
+    settle_after_startup()  # as the application does once it is up
     small = await measure(1024)
     large = await measure(15000)
     ignored = await measure(1024, topic="nobody.listens")

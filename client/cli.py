@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from client.captions import Captions, CaptionUpdated
 from client.chat import Chat, ChatMessageReceived
+from client.gc_tuning import settle_after_startup
 from client.livekit import errors
 from client.livekit import events as ev
 from client.livekit.participant import TrackSource
@@ -133,6 +134,7 @@ async def run_headless(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, done.set)
+    settle_after_startup()
     try:
         await room.connect(url, token)
     except errors.ConnectError as exc:

@@ -21,6 +21,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from client import settings as settings_store
+from client.gc_tuning import settle_after_startup
 from client.livekit import errors
 from client.livekit.room import RoomOptions
 from client.meeting_link import LinkError, MeetingLink, parse_meeting_link
@@ -156,6 +157,7 @@ def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None =
         # From a terminal or a session manager: leave the call and quit, no question.
         signal.signal(number, lambda *_: application.window.quit_now())
     application.open(link, args.name, prejoin=not args.no_prejoin)
+    settle_after_startup()
     if problem:
         application.window.home.link.setText(args.link)
         application.window.show_home(problem)

@@ -1,5 +1,7 @@
 """``python -m bench call --participants 4 --seconds 20 [--json]``, ``python -m bench
-rejoin --count 50 [--json]``, ``python -m bench streams [--json]``."""
+rejoin --count 50 [--json]``, ``python -m bench streams [--json]``, and the window's:
+``python -m bench render --tiles 9 [--json]``, ``python -m bench captions [--json]``,
+``python -m bench startup [--json]``, ``python -m bench convert [--json]``."""
 
 from __future__ import annotations
 
@@ -21,7 +23,38 @@ def main(argv: list[str] | None = None) -> int:
     rejoin.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     streams = sub.add_parser("streams", help="event-loop stalls while a 4 MB text stream arrives")
     streams.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    render = sub.add_parser("render", help="the window in a call: UI time per frame, CPU to show")
+    render.add_argument("--tiles", type=int, default=9)
+    render.add_argument("--seconds", type=float, default=15.0)
+    render.add_argument("--fps", type=int, default=15, help="each peer's frame rate")
+    render.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    captions = sub.add_parser("captions", help="an agent's caption to the overlay's paint")
+    captions.add_argument("--count", type=int, default=50, help="caption updates sent")
+    captions.add_argument("--video-peers", type=int, default=0, help="peers also sending video")
+    captions.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    startup = sub.add_parser("startup", help="launching visio-desktop to the first remote frame")
+    startup.add_argument("--runs", type=int, default=3)
+    startup.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    convert = sub.add_parser("convert", help="PyAV reformat against QVideoFrame.toImage()")
+    convert.add_argument("--frames", type=int, default=300, help="frames per path and size")
+    convert.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     args = parser.parse_args(argv)
+    if args.command == "render":
+        from bench.render import main_render
+
+        return main_render(args.tiles, args.seconds, args.fps, args.json)
+    if args.command == "captions":
+        from bench.captions_latency import main_captions
+
+        return main_captions(args.count, args.json, args.video_peers)
+    if args.command == "startup":
+        from bench.startup import main_startup
+
+        return main_startup(args.runs, args.json)
+    if args.command == "convert":
+        from bench.convert import main_convert
+
+        return main_convert(args.frames, args.json)
     if args.command == "rejoin":
         from bench.rejoin import main_rejoin
 

@@ -178,6 +178,11 @@ class CallViewModel(QObject):
 
     def set_camera(self, on: bool) -> None:
         self.camera_on = on
+        me = self.participants.get(self.session.room.local_participant.identity)
+        if me is not None and me.camera_slot is not None:
+            # The self view converts nothing while the camera is off.
+            width, height = me.camera_slot.size
+            me.camera_slot.configure(width, height, on)
         self.localMediaChanged.emit(self.camera_on, self.microphone_on)
         self.bridge.fire("camera", self.session.set_camera_on(on))
 

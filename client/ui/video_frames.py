@@ -42,6 +42,10 @@ class FrameSlot:
         self.source_size = (0, 0)
         self._wake: Callable[[], None] | None = None
 
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
     # --- core thread ---------------------------------------------------------------
 
     def put(self, frame: av.VideoFrame | av.AudioFrame) -> None:

@@ -121,7 +121,8 @@ class VideoTile(QWidget):
         if slot is None:
             return
         image = slot.take_image()
-        if image is not None:
+        # Camera off: the tile shows initials, a late frame must not repaint it.
+        if image is not None and self.participant.camera_on:
             self._image = image
             self.update()
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QHideEvent,
     QImage,
     QMouseEvent,
@@ -21,6 +22,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPixmap,
     QResizeEvent,
     QShowEvent,
 )
@@ -51,6 +53,7 @@ class VideoTile(QWidget):
         self.pinned = False
         self._image: QImage | None = None
         self._bound: FrameSlot | None = None
+        self._label: tuple[tuple[object, ...], QPixmap] | None = None
         self.images_painted = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(120, 68))
@@ -184,16 +187,43 @@ class VideoTile(QWidget):
     def _paint_label(self, painter: QPainter, rect: QRectF) -> None:
         p = self.participant
         ratio = self.devicePixelRatioF()
+        key = (
+            p.name,
+            p.is_local,
+            p.microphone_muted,
+            p.hand_raised,
+            rect.width(),
+            rect.height(),
+            ratio,
+        )
+        if self._label is None or self._label[0] != key:
+            # Drawn once per change, then copied on every frame: text layout and icon
+            # rendering were most of a tile's paint.
+            self._label = (key, self._render_label(rect, ratio))
+        label = self._label[1]
+        painter.drawPixmap(QPointF(0, rect.height() - label.height() / ratio), label)
+        bars = _QUALITY_BARS.get(p.quality)
+        if bars is not None:
+            self._paint_quality(painter, QRectF(rect.width() - 30, 10, 20, 14), bars)
+
+    def _render_label(self, rect: QRectF, ratio: float) -> QPixmap:
+        p = self.participant
         font = QFont(self.font())
         font.setPixelSize(max(11, min(16, int(rect.height() * 0.075))))
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
+        metrics = QFontMetrics(font)
         name = p.name + (self.tr(" (you)") if p.is_local else "")
         icon = metrics.height()
         # +2: elidedText cuts a text given exactly its own advance (rounding).
         text_width = min(metrics.horizontalAdvance(name) + 2, int(rect.width() * 0.6))
         extra = (icon + 4) * (int(p.microphone_muted) + int(p.hand_raised))
-        box = QRectF(8, rect.height() - icon - 16, text_width + extra + 16, icon + 8)
+        height = icon + 16
+        label = QPixmap(max(1, int((text_width + extra + 26) * ratio)), int(height * ratio))
+        label.setDevicePixelRatio(ratio)
+        label.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(label)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setFont(font)
+        box = QRectF(8, 0, text_width + extra + 16, icon + 8)
         path = QPainterPath()
         path.addRoundedRect(box, 6, 6)
         painter.fillPath(path, QColor(0, 0, 0, 150))
@@ -211,9 +241,8 @@ class VideoTile(QWidget):
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             elided,
         )
-        bars = _QUALITY_BARS.get(p.quality)
-        if bars is not None:
-            self._paint_quality(painter, QRectF(rect.width() - 30, 10, 20, 14), bars)
+        painter.end()
+        return label
 
     @staticmethod
     def _paint_quality(painter: QPainter, box: QRectF, bars: int) -> None:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import qasync
-from PySide6.QtCore import QLibraryInfo, QLocale, Qt, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, Qt, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -156,6 +156,11 @@ def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None =
     for number in (signal.SIGINT, signal.SIGTERM):
         # From a terminal or a session manager: leave the call and quit, no question.
         signal.signal(number, lambda *_: application.window.quit_now())
+    # Python runs signal handlers only between its own bytecodes: an idle Qt loop would
+    # hold them back forever, so a cheap timer hands control back four times a second.
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     application.open(link, args.name, prejoin=not args.no_prejoin)
     settle_after_startup()
     if problem:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import av
+import numpy as np
 from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,7 @@ class FrameSlot:
         except (ValueError, av.FFmpegError) as exc:
             log.debug("cannot convert a %dx%d frame: %s", frame.width, frame.height, exc)
             return True
-        plane = converted.planes[0]
-        # One copy out of the frame's buffer, which is reused by the next conversion.
-        image = QImage(bytes(plane), w, h, plane.line_size, QImage.Format.Format_RGB32).copy()
+        image = _to_image(converted, w, h)
         with self._lock:
             self._image = image
             self.images_out += 1
@@ -113,6 +112,18 @@ class FrameSlot:
         if notify is not None:
             notify()
         return True
+
+
+def _to_image(frame: av.VideoFrame, width: int, height: int) -> QImage:
+    """Copy a bgra frame into a new QImage: one copy, row by row (either side may pad
+    its rows), straight into the image's own memory."""
+    plane = frame.planes[0]
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    row = width * 4
+    source = np.frombuffer(memoryview(plane), np.uint8).reshape(height, plane.line_size)
+    target = np.frombuffer(image.bits(), np.uint8).reshape(height, image.bytesPerLine())
+    target[:, :row] = source[:, :row]
+    return image
 
 
 def _fit(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import av
 
 from bench.codec_floor import measure_codec_floor_isolated
+from bench.measures import cpu_seconds, percentile, rss_mb
 from client.livekit import events as ev
 from client.livekit.participant import TrackSource
 from client.livekit.remote_track import RemoteTrack
@@ -72,11 +72,6 @@ class CallFigures:
     receive_bitrate_kbps: float
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds per thread name (threads of one name added up), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -93,21 +88,6 @@ def _thread_cpu() -> dict[str, float]:
         key = "main" if tid == str(os.getpid()) else name
         totals[key] = totals.get(key, 0.0) + seconds
     return totals
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def _transport_bytes(room: Room) -> int:
@@ -177,11 +157,11 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
         for probe in probes.values():
             probe.window_open = True
         threads_start = _thread_cpu()
-        cpu_start, wall_start = _cpu_seconds(), time.monotonic()
+        cpu_start, wall_start = cpu_seconds(), time.monotonic()
         bytes_start = await _transport_bytes(room)
         await asyncio.sleep(seconds)
         wall = time.monotonic() - wall_start
-        cpu = _cpu_seconds() - cpu_start
+        cpu = cpu_seconds() - cpu_start
         bytes_received = await _transport_bytes(room) - bytes_start
         threads_end = _thread_cpu()
         for name in sorted(threads_end, key=lambda n: -threads_end[n]):
@@ -190,7 +170,7 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
                 say(f"  thread {name:20} {spent / wall * 100:5.1f} % of a core")
         for probe in probes.values():
             probe.window_open = False
-        rss = _rss_mb()
+        rss = rss_mb()
         frames_published = pattern.frames_sent
         await room.disconnect()
     finally:
@@ -217,8 +197,8 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
         cpu_percent=round(cpu_percent, 1),
         codec_floor_cpu_percent=round(floor.cpu_percent, 1),
         cpu_ratio_vs_floor=round(cpu_percent / floor.cpu_percent, 2),
-        glass_to_glass_ms_p50=round(_percentile(latencies, 0.5), 1),
-        glass_to_glass_ms_p95=round(_percentile(latencies, 0.95), 1),
+        glass_to_glass_ms_p50=round(percentile(latencies, 0.5), 1),
+        glass_to_glass_ms_p95=round(percentile(latencies, 0.95), 1),
         join_to_first_frame_ms=round(join_to_first_frame_ms, 1),
         rss_mb=round(rss, 1),
         fps_received_min=round(min(fps), 1),

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from bench.call import _percentile
+from bench.measures import percentile
 from bench.render import (
     WINDOW_H,
     WINDOW_W,
@@ -198,17 +198,17 @@ async def _scenario(
     say: Callable[[str], None],
 ) -> None:
     from client.meeting_link import MeetingLink
-    from devtools.app_driver import until
+    from devtools.waiting import wait_for
 
     window = app.window
     window.move(0, 0)
     window.resize(WINDOW_W, WINDOW_H)
     link = MeetingLink(server.ws_url, token_for(server, "ours", ROOM, name="Banc"))
     app.open(link, "Banc", prejoin=False)
-    await until(lambda: window.call_page is not None, 20, "the call page")
+    await wait_for(lambda: window.call_page is not None, 20, "the call page")
     page = window.call_page
     assert page is not None
-    await until(lambda: agent.identity in page.stage.grid.tiles, 30, "the agent's tile")
+    await wait_for(lambda: agent.identity in page.stage.grid.tiles, 30, "the agent's tile")
     await asyncio.sleep(1.0)
     say(f"the agent sends {count} caption updates ({INTERIM_STEPS - 1} interim, then final)")
     seq = 0
@@ -228,7 +228,7 @@ async def _scenario(
             text = " ".join(words[:cut]) + f" #{seq:04d}"
             await peers.run_async(_send_update(agent, clock, seq, track_sid, ids, text, final))
             try:
-                await until(clock.is_painted(seq), PAINT_TIMEOUT_S, f"caption #{seq}")
+                await wait_for(clock.is_painted(seq), PAINT_TIMEOUT_S, f"caption #{seq}")
             except AssertionError:
                 say(f"caption #{seq} was not painted within {PAINT_TIMEOUT_S:.0f} s")
             await asyncio.sleep(UPDATE_GAP_S)
@@ -303,7 +303,7 @@ def run_captions(count: int, video_peers: int = 0, log: bool = True) -> CaptionF
     wait = [(clock.painted[s] - clock.laid_out[s]) * 1000 for s in latencies if s in clock.laid_out]
 
     def ms(values: list[float], fraction: float) -> float:
-        return round(_percentile(values, fraction), 1)
+        return round(percentile(values, fraction), 1)
 
     return CaptionFigures(
         captions_sent=len(clock.sent),

@@ -28,7 +28,6 @@ import argparse
 import fractions
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -38,6 +37,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from bench.measures import cpu_seconds
 
 SOURCE_W, SOURCE_H = 640, 360
 SIZES = ((320, 180), (640, 360), (1280, 720))
@@ -56,11 +57,6 @@ class PathFigures:
     wall_ms_p95: float
     sleeper_late_ms_p99: float
     sleeper_late_ms_max: float
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -232,14 +228,14 @@ def measure(
     probe.start()
     if spinner is not None:
         spinner.start()
-    cpu_start = _cpu_seconds()
+    cpu_start = cpu_seconds()
     worker.start()
     worker.join()
     done.set()
     probe.join()
     if spinner is not None:
         spinner.join()
-    cpu = _cpu_seconds() - cpu_start - sum(spinner_cpu)
+    cpu = cpu_seconds() - cpu_start - sum(spinner_cpu)
     return PathFigures(
         path=name + (" +busy_python_thread" if contended else ""),
         platform=platform,

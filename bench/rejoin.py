@@ -22,6 +22,7 @@ import weakref
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench.measures import rss_mb
 from client.livekit import events as ev
 from client.livekit.engine import Engine
 from client.livekit.participant import TrackSource
@@ -49,14 +50,6 @@ class RejoinFigures:
     peer_connections_alive: int
     rejoin_s_p50: float
     rejoin_s_max: float
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def trimmed_rss_mb() -> float:

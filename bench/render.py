@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bench.call import _cpu_seconds, _percentile
+from bench.measures import cpu_seconds, percentile
 
 if TYPE_CHECKING:
     from client.ui.app import Application
@@ -374,10 +374,10 @@ async def _phase(
         timer.reset()
         timer.active = True
     meter.start()
-    cpu_start, wall_start = _cpu_seconds(), time.monotonic()
+    cpu_start, wall_start = cpu_seconds(), time.monotonic()
     await asyncio.sleep(seconds)
     wall = time.monotonic() - wall_start
-    cpu = _cpu_seconds() - cpu_start
+    cpu = cpu_seconds() - cpu_start
     meter.stop()
     timer.active = False
     system_percent = system.percent()
@@ -424,19 +424,19 @@ async def _scenario(
     import asyncio
 
     from client.meeting_link import MeetingLink
-    from devtools.app_driver import until
+    from devtools.waiting import wait_for
 
     window = app.window
     window.move(0, 0)
     window.resize(WINDOW_W, WINDOW_H)
     link = MeetingLink(server.ws_url, token_for(server, "ours", ROOM, name="Banc"))
     app.open(link, "Banc", prejoin=False)
-    await until(lambda: window.call_page is not None, 20, "the call page")
+    await wait_for(lambda: window.call_page is not None, 20, "the call page")
     page = window.call_page
     assert page is not None
     grid = page.stage.grid
-    await until(lambda: len(grid.tiles) == tiles, 60, f"{tiles} tiles")
-    await until(
+    await wait_for(lambda: len(grid.tiles) == tiles, 60, f"{tiles} tiles")
+    await wait_for(
         lambda: all(t.images_painted > 2 for t in grid.tiles.values()), 60, "video in every tile"
     )
     sizes = sorted({f"{t.width()}x{t.height()}" for t in grid.tiles.values()})
@@ -515,9 +515,9 @@ def run_render(tiles: int, seconds: float, fps: int, log: bool = True) -> Render
         peer_fps=fps,
         seconds=show.seconds,
         tile_size=out["tile_size"],
-        ui_thread_ms_per_frame_p50=round(_percentile(frame_paints, 0.5) * 1000, 2),
-        ui_thread_ms_per_frame_p95=round(_percentile(frame_paints, 0.95) * 1000, 2),
-        ui_update_cycle_ms_p95=round(_percentile(painting_cycles, 0.95) * 1000, 2),
+        ui_thread_ms_per_frame_p50=round(percentile(frame_paints, 0.5) * 1000, 2),
+        ui_thread_ms_per_frame_p95=round(percentile(frame_paints, 0.95) * 1000, 2),
+        ui_update_cycle_ms_p95=round(percentile(painting_cycles, 0.95) * 1000, 2),
         ui_update_ms_per_frame_mean=round(sum(painting_cycles) / max(1, images) * 1000, 2),
         ui_thread_cpu_ms_per_frame=round(out["main_cpu_s"] / max(1, images) * 1000, 2),
         max_ui_stall_ms=show.max_ui_stall_ms,

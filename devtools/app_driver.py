@@ -59,15 +59,6 @@ class StallMeter:
         self._last = now
 
 
-async def until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - start
-
-
 def run_app(scenario: Callable[[Application], Awaitable[None]]) -> None:
     """Start the app (sandbox ICE: only the server's candidates), run ``scenario`` on
     the Qt thread's asyncio loop, then leave and stop everything."""

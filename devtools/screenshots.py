@@ -23,7 +23,8 @@ from pathlib import Path
 from client.meeting_link import MeetingLink
 from client.ui.app import Application
 from devtools import sdk_peers
-from devtools.app_driver import PeerLoop, run_app, until
+from devtools.app_driver import PeerLoop, run_app
+from devtools.waiting import wait_for
 
 SIZES = ((1280, 720), (1920, 1080))
 COUNTS = (1, 4, 9, 16)
@@ -153,18 +154,18 @@ def _call(
     async def scenario(app: Application) -> None:
         app.window.resize(*size)
         app.open(link, None, prejoin=False)
-        await until(lambda: app.window.call_page is not None, 15, "the call page")
+        await wait_for(lambda: app.window.call_page is not None, 15, "the call page")
         page = app.window.call_page
         assert page is not None and app.window.session is not None
         grid = page.stage.grid
-        await until(lambda: len(grid.tiles) == count, 30, f"{count} tiles")
-        await until(
+        await wait_for(lambda: len(grid.tiles) == count, 30, f"{count} tiles")
+        await wait_for(
             lambda: all(t.images_painted > 0 for k, t in grid.tiles.items() if k != "me"),
             30,
             "video in every tile",
         )
         session = app.window.session
-        await until(
+        await wait_for(
             lambda: session.camera is not None and bool(session.camera.sid), 15, "our tracks"
         )
         microphone = session.microphone
@@ -172,7 +173,7 @@ def _call(
         await peers_loop.run_async(_caption(agent, "me", microphone.sid, caption))
         overlay = page.stage.captions
         # The caption wraps over rows: compare words, not lines.
-        await until(
+        await wait_for(
             lambda: caption in " ".join(overlay.displayed_text().split()), 30, "the caption"
         )
         await asyncio.sleep(0.5)
@@ -219,7 +220,7 @@ def _screens(out: Path, code: str, link: MeetingLink) -> list[Path]:
         await asyncio.sleep(0.5)
         app.window.grab().save(str(paths[0]))
         app.window.open_prejoin(link, "Vous" if code == "fr" else "You")
-        await until(lambda: app.window.prejoin.preview.images_painted > 3, 10, "the preview")
+        await wait_for(lambda: app.window.prejoin.preview.images_painted > 3, 10, "the preview")
         app.window.grab().save(str(paths[1]))
         app.window.show_home()
 

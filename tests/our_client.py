@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
@@ -20,16 +19,6 @@ from client.media.audio_analysis import dominant_frequency, samples_of
 from client.media.frame_stamp import FrameStamp
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.media.video_analysis import read_stamp
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float, what: str = "") -> float:
-    """Poll until ``predicate`` holds; returns the seconds it took, fails on timeout."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - start
 
 
 @dataclass

@@ -13,8 +13,9 @@ import pytest
 
 from client.livekit import aiortc_compat
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, wait_for
+from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 
 

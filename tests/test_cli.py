@@ -12,8 +12,8 @@ import time
 from livekit import api
 
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import wait_for
 from tests.sdk_peer import SdkPeer
 
 

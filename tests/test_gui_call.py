@@ -20,8 +20,9 @@ from client.livekit.remote_track import RemoteTrack
 from client.meeting_link import MeetingLink
 from client.ui.app import Application
 from devtools import sdk_peers
-from devtools.app_driver import PeerLoop, StallMeter, run_app, until
+from devtools.app_driver import PeerLoop, StallMeter, run_app
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
 from tests.sdk_peer import SdkPeer
 
@@ -80,14 +81,14 @@ def test_a_call_in_the_window(
         app.open(link, "Nous", prejoin=False)
         meter = StallMeter()
         meter.start()
-        await until(lambda: window.call_page is not None, 10, "the call page")
+        await wait_for(lambda: window.call_page is not None, 10, "the call page")
         page = window.call_page
         assert page is not None
         grid = page.stage.grid
         # The peer's tile shows its colour.
-        await until(lambda: "sdk" in grid.tiles, 15, "the peer's tile")
+        await wait_for(lambda: "sdk" in grid.tiles, 15, "the peer's tile")
         tile = grid.tiles["sdk"]
-        await until(lambda: tile.images_painted > 5, 15, "the peer's video painted")
+        await wait_for(lambda: tile.images_painted > 5, 15, "the peer's video painted")
         image = tile.grab().toImage()
         centre = image.pixelColor(image.width() // 2, image.height() // 3)
         assert close_to(centre, PEER_COLOUR), centre.getRgb()
@@ -95,7 +96,7 @@ def test_a_call_in_the_window(
         # Captions: an agent-like peer sends both forms under different ids.
         await peers.run_async(peer.caption(video.sid, SENTENCE))
         overlay = page.stage.captions
-        await until(lambda: SENTENCE in overlay.displayed_text(), 10, "the final caption")
+        await wait_for(lambda: SENTENCE in overlay.displayed_text(), 10, "the final caption")
         shown = overlay.displayed_text()
         assert shown.count(SENTENCE) == 1, shown
         assert "Agnès" in shown
@@ -110,9 +111,9 @@ def test_a_call_in_the_window(
         # QTest types ASCII only: the accented text goes in as an input method would.
         page.chat.input.insertPlainText("Bonjour à tous")
         QTest.keyClick(page.chat.input, Qt.Key.Key_Return)
-        await until(lambda: ("ours", "Bonjour à tous") in peer.texts("lk.chat"), 10, "chat")
+        await wait_for(lambda: ("ours", "Bonjour à tous") in peer.texts("lk.chat"), 10, "chat")
         await peers.run_async(peer.room.local_participant.send_text(HOSTILE, topic="lk.chat"))
-        await until(
+        await wait_for(
             lambda: any(
                 page.chat.messages.entry(row).message.text == HOSTILE
                 for row in range(page.chat.messages.rowCount())
@@ -124,17 +125,17 @@ def test_a_call_in_the_window(
 
         # M and V, and what a screen reader is told.
         window.activateWindow()
-        await until(lambda: QApplication.activeWindow() is window, 5, "the window to be active")
+        await wait_for(lambda: QApplication.activeWindow() is window, 5, "the window to be active")
         page.setFocus()
         name, state, checked = accessible(page.controls.microphone)
         assert (name, state, checked) == ("Microphone", "off", False)
         QTest.keyClick(window, Qt.Key.Key_M)
-        await until(
+        await wait_for(
             lambda: sdk_muted(peer, "ours", rtc.TrackKind.KIND_AUDIO) is False, 10, "mic on"
         )
         assert accessible(page.controls.microphone) == ("Microphone", "on", True)
         QTest.keyClick(window, Qt.Key.Key_V)
-        await until(
+        await wait_for(
             lambda: sdk_muted(peer, "ours", rtc.TrackKind.KIND_VIDEO) is True, 10, "camera off"
         )
         assert accessible(page.controls.camera) == ("Camera", "off", False)
@@ -179,12 +180,12 @@ def test_nine_participants_render(
         app.open(link, "Nous", prejoin=False)
         meter = StallMeter()
         meter.start()
-        await until(lambda: app.window.call_page is not None, 10, "the call page")
+        await wait_for(lambda: app.window.call_page is not None, 10, "the call page")
         page = app.window.call_page
         assert page is not None
         grid = page.stage.grid
-        await until(lambda: len(grid.tiles) == 9, 20, "nine tiles")
-        await until(
+        await wait_for(lambda: len(grid.tiles) == 9, 20, "nine tiles")
+        await wait_for(
             lambda: all(t.images_painted > 2 for k, t in grid.tiles.items() if k != "ours"),
             30,
             "video in every tile",
@@ -209,7 +210,7 @@ def test_a_frozen_ui_loses_no_media(
 
     async def scenario(app: Application) -> None:
         app.open(link, "Nous", prejoin=False)
-        await until(lambda: app.window.session is not None, 10, "the session")
+        await wait_for(lambda: app.window.session is not None, 10, "the session")
         session = app.window.session
         assert session is not None
 
@@ -220,10 +221,12 @@ def test_a_frozen_ui_loses_no_media(
                     return publication.track
             return None
 
-        await until(lambda: track("audio") is not None and track("video") is not None, 20, "media")
+        await wait_for(
+            lambda: track("audio") is not None and track("video") is not None, 20, "media"
+        )
         audio, video = track("audio"), track("video")
         assert audio is not None and video is not None
-        await until(lambda: audio.frames_received > 100, 10, "audio flowing")
+        await wait_for(lambda: audio.frames_received > 100, 10, "audio flowing")
 
         async def lost() -> int:
             engine = session.room.engine

@@ -19,8 +19,9 @@ from client.captions import ATTR_FINAL, TRANSCRIPTION_TOPIC, CaptionSegment, Cap
 from client.livekit import events as ev
 from devtools.caption_agent import CaptionAgentProcess
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, wait_for
+from tests.our_client import OurClient
 
 SENTENCES = (
     "Bonjour à tous et bienvenue.",

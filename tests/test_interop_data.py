@@ -8,8 +8,9 @@ import json
 from livekit import rtc
 
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, until_data_flows, wait_for
+from tests.our_client import OurClient, until_data_flows
 from tests.sdk_peer import SdkPeer
 
 LONG_TEXT = ("Visio — réunion « sous-titrée » 会議 اجتماع Συνάντηση 🎉 " * 700)[:40000]

@@ -11,8 +11,9 @@ from livekit import api
 
 from client.livekit import events as ev
 from devtools.sandbox.livekit_server import LiveKitServer
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, wait_for
+from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 
 KEYFRAME_REQUESTS: dict[int, int] = {}

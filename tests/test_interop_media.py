@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from tests.our_client import OurClient, wait_for
+from devtools.waiting import wait_for
+from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer, video_fps
 
 

@@ -14,8 +14,9 @@ from client.livekit import events as ev
 from client.livekit.room import Room, RoomOptions
 from devtools.sandbox.livekit_server import LiveKitServer
 from devtools.sandbox.tokens import mint_token
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, wait_for
+from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 
 

@@ -11,8 +11,9 @@ from client.livekit.participant import TrackSource
 from client.media.test_sources import ToneTrack
 from devtools.sandbox.livekit_server import LiveKitServer
 from devtools.sdk_peers import stop_peers
+from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
-from tests.our_client import OurClient, wait_for
+from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 
 

@@ -327,6 +327,8 @@ def test_placed_at_the_bottom_of_the_given_area(stage: Stage) -> None:
 
 class FakeModel(QObject):
     captionUpdated = Signal(object)
+    # The real lookup: it needs only ``participants``.
+    color_of = CallViewModel.color_of
 
     def __init__(self) -> None:
         super().__init__()

@@ -7,10 +7,7 @@ read; it never touches the core's objects beyond reading an event's fields.
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +21,7 @@ from client.livekit import events as ev
 from client.livekit.participant import Participant, TrackSource
 from client.notifications import ReactionReceived
 from client.ui.bridge import CoreBridge
+from client.ui.colors import participant_color
 from client.ui.video_frames import FrameSlot, VideoConverter
 
 log = logging.getLogger(__name__)
@@ -32,40 +30,6 @@ log = logging.getLogger(__name__)
 SPEAKER_HOLD_S = 1.5
 #: A video with no new frame for this long is shown as frozen.
 FROZEN_AFTER_S = 2.0
-
-
-_HSL = re.compile(
-    r"^\s*hsla?\(\s*([\d.]+)(?:deg)?\s*[, ]\s*([\d.]+)%\s*[, ]\s*([\d.]+)%\s*(?:[,/][^)]*)?\)\s*$"
-)
-_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-
-
-def css_color(text: str) -> str | None:
-    """A CSS colour as Visio sends it (``hsl(h, s%, l%)`` or ``#rrggbb``) as ``#rrggbb``;
-    None for anything else (never trusted blindly: it comes from the wire)."""
-    value = text.strip()
-    if _HEX.match(value):
-        if len(value) == 4:
-            value = "#" + "".join(c * 2 for c in value[1:])
-        return value.lower()
-    match = _HSL.match(value)
-    if match is None:
-        return None
-    hue, saturation, lightness = (float(g) for g in match.groups())
-    red, green, blue = colorsys.hls_to_rgb(
-        (hue % 360) / 360, min(lightness, 100) / 100, min(saturation, 100) / 100
-    )
-    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
-
-
-def participant_color(identity: str, attribute: str = "") -> str:
-    """The participant's colour: Visio's ``color`` attribute, else one from the identity."""
-    parsed = css_color(attribute) if attribute else None
-    if parsed is not None:
-        return parsed
-    digest = hashlib.sha256(identity.encode()).digest()
-    red, green, blue = colorsys.hls_to_rgb(digest[0] / 255, 0.42, 0.55)
-    return f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
 
 
 def initials(name: str) -> str:
@@ -157,6 +121,11 @@ class CallViewModel(QObject):
     def hand_queue(self) -> list[ParticipantView]:
         raised = [p for p in self.participants.values() if p.hand_raised]
         return sorted(raised, key=lambda p: p.hand_raised_at)
+
+    def color_of(self, identity: str) -> str:
+        """The colour a speaker is shown in: their tile's, or one from the identity."""
+        view = self.participants.get(identity)
+        return view.color if view is not None and view.color else participant_color(identity)
 
     def screen_sharer(self) -> ParticipantView | None:
         for participant in self.ordered():

@@ -399,13 +399,7 @@ class CaptionsHistoryPanel(QWidget):
 
     def bind(self, model: CallViewModel) -> None:
         """List the call's captions, each speaker in their tile's colour."""
-        from client.ui.call_model import participant_color
-
-        def color(identity: str) -> str:
-            view = model.participants.get(identity)
-            return view.color if view is not None and view.color else participant_color(identity)
-
-        self._colors = color
+        self._colors = model.color_of
         model.captionUpdated.connect(self.add_segment)
 
     @Slot(object)

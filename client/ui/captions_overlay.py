@@ -18,7 +18,6 @@ tiles beneath.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -42,6 +41,7 @@ from PySide6.QtWidgets import QWidget
 from client.caption_transcript import CaptionLine, CaptionTranscript
 from client.captions import CaptionSegment
 from client.settings import CAPTION_SIZES, Settings
+from client.ui.colors import css_color
 
 if TYPE_CHECKING:
     from client.ui.call_model import CallViewModel
@@ -71,41 +71,6 @@ INTERIM_COLOR = QColor("#c9ced8")
 OVERLAY_BACKGROUND = QColor("#000000")
 FALLBACK_NAME_COLOR = QColor("#8ab4f8")
 ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"  # FIRST STRONG ISOLATE ... POP
-
-_CSS_FUNCTION = re.compile(r"^\s*(rgba?|hsla?)\(\s*([^)]*)\)\s*$", re.IGNORECASE)
-
-
-def css_color(text: str) -> QColor:
-    """A participant colour: ``#rrggbb``, a colour name, ``rgb()`` or ``hsl()``.
-
-    Visio's ``color`` attribute may be any CSS colour; ``QColor`` parses the first two
-    forms only.  Returns an invalid ``QColor`` for anything else.
-    """
-    match = _CSS_FUNCTION.match(text)
-    if match is None:
-        return QColor.fromString(text.strip()) if text.strip() else QColor()
-    kind = match.group(1).lower()
-    parts = [p for p in re.split(r"[\s,/]+", match.group(2).strip()) if p]
-    if len(parts) < 3:
-        return QColor()
-    try:
-        alpha = _css_number(parts[3], 1.0) if len(parts) > 3 else 1.0
-        if kind.startswith("rgb"):
-            red, green, blue = (_css_number(p, 255.0) for p in parts[:3])
-            return QColor.fromRgbF(*(_unit(v) for v in (red / 255, green / 255, blue / 255, alpha)))
-        hue = float(parts[0].lower().removesuffix("deg")) % 360 / 360
-        saturation = _css_number(parts[1], 1.0)
-        lightness = _css_number(parts[2], 1.0)
-        return QColor.fromHslF(hue, _unit(saturation), _unit(lightness), _unit(alpha))
-    except ValueError:
-        return QColor()
-
-
-def _css_number(part: str, scale: float) -> float:
-    """A CSS number or percentage; a percentage is of ``scale``."""
-    if part.endswith("%"):
-        return float(part[:-1]) / 100 * scale
-    return float(part)
 
 
 def _unit(value: float) -> float:
@@ -320,13 +285,7 @@ class CaptionsOverlay(QWidget):
 
     def bind(self, model: CallViewModel) -> None:
         """Show the call's captions, each speaker in their tile's colour."""
-        from client.ui.call_model import participant_color
-
-        def color(identity: str) -> str:
-            view = model.participants.get(identity)
-            return view.color if view is not None and view.color else participant_color(identity)
-
-        self._colors = color
+        self._colors = model.color_of
         model.captionUpdated.connect(self.add_segment)
 
     @Slot(object)

@@ -85,7 +85,7 @@ def connect_error_message(exc: BaseException) -> str:
         case errors.DisconnectedError():
             return disconnected_message(str(exc))
         case errors.InsecureTransportError():
-            return link_error_message(exc if isinstance(exc, Exception) else Exception())
+            return link_error_message(exc)
     return QCoreApplication.translate("Messages", "Something went wrong (%1). Try again.").replace(
         "%1", type(exc).__name__
     )

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from client.media.level_meter import LevelMeter
 from client.meeting_link import MeetingLink
-from client.ui.call_model import ParticipantView, participant_color
+from client.ui.call_model import ParticipantView
+from client.ui.colors import participant_color
 from client.ui.controls_bar import ControlButton
 from client.ui.video_frames import FrameSlot
 from client.ui.video_tile import VideoTile

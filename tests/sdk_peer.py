@@ -106,6 +106,29 @@ class SdkPeer:
             if len(chunks) > 500:
                 del chunks[: len(chunks) - 500]
 
+    async def receive_report(self, sid: str) -> str:
+        """What the SDK's WebRTC stack says about one subscribed track (diagnostics)."""
+        for participant in self.room.remote_participants.values():
+            publication = participant.track_publications.get(sid)
+            if publication is None:
+                continue
+            if publication.track is None:
+                return f"subscribed={publication.subscribed}, no track"
+            parts = []
+            for stats in await publication.track.get_stats():
+                if stats.HasField("inbound_rtp"):
+                    inbound = stats.inbound_rtp
+                    parts.append(
+                        f"received {inbound.received.packets_received} packets "
+                        f"({inbound.received.packets_lost} lost), "
+                        f"{inbound.inbound.frames_received} frames, "
+                        f"{inbound.inbound.frames_decoded} decoded, "
+                        f"{inbound.inbound.key_frames_decoded} keyframes, "
+                        f"{inbound.inbound.pli_count} PLI, {inbound.inbound.nack_count} NACK"
+                    )
+            return "; ".join(parts) or "no inbound-rtp stats"
+        return "publication unknown to the SDK"
+
     def audio_frequency(self, sid: str, seconds: float = 1.0) -> float:
         chunks = self.audio.get(sid, [])
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)

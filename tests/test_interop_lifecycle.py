@@ -191,7 +191,13 @@ async def test_four_parties_all_receive_each_other(
                 ]
                 raise AssertionError(
                     f"{failure} ({decoded} frames decoded; packets sent {sent}; "
-                    f"keyframe requests {KEYFRAME_REQUESTS.get(id(sender), 0)})"
+                    f"keyframe requests {KEYFRAME_REQUESTS.get(id(sender), 0)}; "
+                    f"SDK: {await peer.receive_report(sid)}); server log about it:\n"
+                    + "\n".join(
+                        line[:400]
+                        for line in livekit_server.log_path.read_text(errors="replace").splitlines()
+                        if sid in line
+                    )[-6000:]
                 ) from None
     finally:
         await peer.close()

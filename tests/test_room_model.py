@@ -452,6 +452,9 @@ async def test_every_session_that_dies_during_a_rejoin_is_closed() -> None:
             return engine  # type: ignore[return-value]
 
     room = Rejoining(RoomOptions(reconnect_policy=ReconnectPolicy(delays_s=(0.0,))))
+    # Before each attempt the room waits for the server's port to accept connections.
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    room._url = "ws://127.0.0.1:%d" % server.sockets[0].getsockname()[1]
     room.state = ev.ConnectionState.CONNECTED
     first = FailingEngine(dies=True)
     room._engine = first  # type: ignore[assignment]
@@ -462,6 +465,7 @@ async def test_every_session_that_dies_during_a_rejoin_is_closed() -> None:
     assert [e.closed for e in started] == [True, True, True, False]
     assert room.engine is started[-1]
     await room.disconnect()
+    server.close()
 
 
 async def until_connected(room: Room) -> None:

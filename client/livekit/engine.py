@@ -30,10 +30,12 @@ from livekit.protocol import models, rtc
 from client.livekit import errors
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.data_packets import parse_data_packet
+from client.livekit.liveness import LivenessWatch
 from client.livekit.pc_transport import PCTransport
 from client.livekit.proto_enums import enum_name
 from client.livekit.signal_client import SignalClient, SignalOptions
 from client.livekit.signal_messages import RoomSignals, route_signal
+from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class Engine:
         self._failed = asyncio.Event()
         self.join_response: rtc.JoinResponse | None = None
         self.participant_sid = ""
+        self._liveness_task: asyncio.Task[None] | None = None
 
     @property
     def signal(self) -> SignalClient:
@@ -147,6 +150,12 @@ class Engine:
         )
         await self.publisher.negotiate()
         await self._wait_media_connected()
+        watch = LivenessWatch(
+            lambda: self._signal.last_heard_at,
+            lambda: [t.pc for t in (self.publisher, self.subscriber) if t is not None],
+            self._fail,
+        )
+        self._liveness_task = spawn(watch.run(), "engine-liveness")
         return join
 
     async def _wait_media_connected(self) -> None:
@@ -183,6 +192,29 @@ class Engine:
                 f"no media connection within {MEDIA_CONNECT_TIMEOUT_S:.0f} s "
                 "(UDP may be blocked on this network)"
             )
+
+    async def wait_subscriber_connected(self, timeout_s: float) -> bool:
+        """Wait until the subscriber transport (the others' media) is connected."""
+        if self.subscriber is None:
+            return False
+        pc = self.subscriber.pc
+        connected = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def _changed() -> None:
+            if pc.connectionState == "connected":
+                connected.set()
+
+        if pc.connectionState == "connected":
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await connected.wait()
+        except TimeoutError:
+            return False
+        finally:
+            pc.remove_listener("connectionstatechange", _changed)
+        return True
 
     def _watch(self, transport: PCTransport) -> None:
         @transport.pc.on("connectionstatechange")
@@ -405,6 +437,8 @@ class Engine:
     async def close(self, *, leave: bool) -> None:
         """Close everything; send a LeaveRequest first when ``leave`` is set."""
         self._closing = True
+        if self._liveness_task is not None:
+            self._liveness_task.cancel()
         # Not cancel(): the callers were not cancelled, their session ended.
         for pending in self._pending_publishes.values():
             if not pending.done():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -38,11 +39,15 @@ from client.livekit.participant import (
     TrackSource,
 )
 from client.livekit.participant_reconciler import ParticipantReconciler
+from client.livekit.reachability import endpoint_of, wait_reachable
 from client.livekit.reconnect_policy import ReconnectPolicy
 from client.livekit.signal_client import leave_error
 from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
+
+#: After a rejoin, how long "Reconnected" waits for the others' media to flow again.
+SUBSCRIBER_MEDIA_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -204,11 +209,17 @@ class Room:
         # Media from the old session is gone: the tracks will come back anew.
         self.reconciler.drop_all_tracks()
         policy = self.options.reconnect_policy
+        host, port = endpoint_of(self._url)
         attempt = 0
         while not self._leaving:
             attempt += 1
             self.events.emit(ev.Reconnecting(reason, attempt))
-            await asyncio.sleep(policy.delay_s(attempt))
+            # Rejoin the moment the path to the server works again; back off only
+            # when the server is reachable but the rejoin itself failed.
+            waited_from = time.monotonic()
+            await wait_reachable(host, port)
+            if attempt > 1 and time.monotonic() - waited_from < policy.delay_s(attempt):
+                await asyncio.sleep(policy.delay_s(attempt))
             try:
                 engine = await self._start_engine()
             except Exception as exc:
@@ -231,10 +242,23 @@ class Room:
                     self._engine = None
                 await engine.close(leave=False)
                 continue
+            # "Reconnected" means the call works again: media both ways, not only the
+            # signal.  A server that sends nothing (no permission, say) must not hold
+            # the room back for ever.
+            if self._expects_remote_media() and not await engine.wait_subscriber_connected(
+                SUBSCRIBER_MEDIA_TIMEOUT_S
+            ):
+                log.info("rejoined; remote media has not resumed yet")
             self.reconnect_count += 1
             self._set_state(ev.ConnectionState.CONNECTED)
             self.events.emit(ev.Reconnected(attempt))
             return
+
+    def _expects_remote_media(self) -> bool:
+        """Whether the server will send us media: someone publishes and we subscribe."""
+        return self.options.auto_subscribe and any(
+            participant.track_publications for participant in self.remote_participants.values()
+        )
 
     # --- engine listener: session and media --------------------------------------
 

@@ -37,6 +37,9 @@ PROTOCOL_VERSION = 16
 CONNECT_TIMEOUT_S = 9.0
 DEFAULT_PING_INTERVAL_S = 5.0
 DEFAULT_PING_TIMEOUT_S = 15.0
+#: We ping at least this often, whatever the server asks: every pong proves the path
+#: to the server still works, which is how a silent cut is noticed in seconds.
+LIVENESS_PING_INTERVAL_S = 1.0
 #: The largest signaling frame accepted.  A join response for a large meeting is a
 #: few hundred kilobytes; anything near this is a broken or hostile server.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
@@ -149,6 +152,8 @@ class SignalClient:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._last_pong = 0.0
+        #: When the server last sent anything (monotonic clock).
+        self.last_heard_at = 0.0
         self.ping_interval_s = DEFAULT_PING_INTERVAL_S
         self.ping_timeout_s = DEFAULT_PING_TIMEOUT_S
         self.rtt_ms = 0
@@ -181,7 +186,7 @@ class SignalClient:
             self.ping_interval_s = float(join.ping_interval)
         if join.ping_timeout > 0:
             self.ping_timeout_s = float(join.ping_timeout)
-        self._last_pong = time.monotonic()
+        self._last_pong = self.last_heard_at = time.monotonic()
         self._tasks = [
             spawn(self._read_loop(), "signal-read"),
             spawn(self._dispatch_loop(), "signal-dispatch"),
@@ -258,6 +263,7 @@ class SignalClient:
         reason = "signal connection closed"
         try:
             async for msg in self._ws:
+                self.last_heard_at = time.monotonic()
                 if msg.type == aiohttp.WSMsgType.BINARY:
                     response = self._parse(msg.data)
                     if response is None:
@@ -310,7 +316,7 @@ class SignalClient:
             now_ms = int(time.time() * 1000)
             await self.send(rtc.SignalRequest(ping=now_ms))
             await self.send(rtc.SignalRequest(ping_req=rtc.Ping(timestamp=now_ms, rtt=self.rtt_ms)))
-            await asyncio.sleep(self.ping_interval_s)
+            await asyncio.sleep(min(self.ping_interval_s, LIVENESS_PING_INTERVAL_S))
             if time.monotonic() - self._last_pong > self.ping_timeout_s:
                 log.warning(
                     "no pong for %.0f s: the signal connection is dead", self.ping_timeout_s

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,7 +28,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from livekit.protocol import models, rtc
 
-from client.livekit import errors
+from client.livekit import errors, ice_servers
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.liveness import LivenessWatch
@@ -45,7 +46,7 @@ MAX_DATA_PACKET_BYTES = 64000
 PUBLISH_TIMEOUT_S = 10.0
 DATA_CHANNEL_OPEN_TIMEOUT_S = 10.0
 #: How long the publisher PeerConnection may take to connect after the join.
-MEDIA_CONNECT_TIMEOUT_S = 10.0
+MEDIA_CONNECT_TIMEOUT_S = 8.0
 
 
 class EngineListener(RoomSignals, Protocol):
@@ -68,22 +69,10 @@ class EngineOptions:
     #: None: use the ICE servers the server sends; a list replaces them.
     ice_servers: list[RTCIceServer] | None = None
     video_codec: str = "VP8"
-
-
-def ice_servers_from_join(join: rtc.JoinResponse) -> list[RTCIceServer]:
-    servers: list[RTCIceServer] = []
-    for server in join.ice_servers:
-        # aiortc speaks stun:, turn: and turns: only.
-        urls = [u for u in server.urls if u.split(":", 1)[0] in ("stun", "turn", "turns")]
-        if urls:
-            servers.append(
-                RTCIceServer(
-                    urls=urls,
-                    username=server.username or None,
-                    credential=server.credential or None,
-                )
-            )
-    return servers
+    #: What an earlier session of the room found (None: probe).
+    udp_blocked: bool | None = None
+    #: Trust for TURN over TLS (None: asyncio's default, OpenSSL's CA paths).
+    relay_tls: ssl.SSLContext | None = None
 
 
 class Engine:
@@ -106,6 +95,7 @@ class Engine:
         self.join_response: rtc.JoinResponse | None = None
         self.participant_sid = ""
         self._liveness_task: asyncio.Task[None] | None = None
+        self.udp_blocked: bool | None = None
 
     @property
     def signal(self) -> SignalClient:
@@ -120,19 +110,23 @@ class Engine:
         # The server sends queued updates right behind the join; they must land
         # on a model that already holds the join's snapshot.
         self._listener.on_joined(self, join)
-        servers = (
+        servers, self.udp_blocked = await ice_servers.choose_servers(
             self._options.ice_servers
             if self._options.ice_servers is not None
-            else ice_servers_from_join(join)
+            else ice_servers.servers_from_join(join),
+            udp_blocked=self._options.udp_blocked,
         )
+        if self.udp_blocked:
+            log.warning("UDP is blocked on this network: media goes through the TURN relay")
         # LiveKit bundles every section on one transport.  aiortc's default
         # ("balanced") can attach a late transceiver to a discarded transport,
         # whose receiver then never starts.
         configuration = RTCConfiguration(
             iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
         )
-        self.subscriber = PCTransport("subscriber", configuration)
-        self.publisher = PCTransport("publisher", configuration)
+        relay_tls = self._options.relay_tls
+        self.subscriber = PCTransport("subscriber", configuration, relay_tls=relay_tls)
+        self.publisher = PCTransport("publisher", configuration, relay_tls=relay_tls)
         self._rebinder = ReceiverRebinder(self.subscriber.pc)
         self._watch(self.subscriber)
         self._watch(self.publisher)
@@ -186,6 +180,11 @@ class Engine:
         if self.failed:
             raise errors.MediaConnectionError(
                 f"the media connection failed ({self.failure_reason})"
+            )
+        if not connected.is_set() and self.udp_blocked:
+            raise errors.UdpBlockedError(
+                "this network blocks UDP, and the TURN relay over TCP/TLS did not "
+                f"connect within {MEDIA_CONNECT_TIMEOUT_S:.0f} s"
             )
         if not connected.is_set():
             raise errors.MediaConnectionError(

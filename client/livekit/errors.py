@@ -74,6 +74,12 @@ class MediaConnectionError(ConnectError):
     code = "media_connection_failed"
 
 
+class UdpBlockedError(MediaConnectionError):
+    """The network drops UDP and no relay over TCP or TLS got through either."""
+
+    code = "udp_blocked"
+
+
 class PublishError(Exception):
     """A track could not be published."""
 

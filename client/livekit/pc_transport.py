@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 
 from aiortc import (
@@ -23,6 +24,7 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
+from client.livekit.ice_servers import trust_relay_with
 from client.livekit.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
@@ -64,9 +66,16 @@ def parse_candidate_init(candidate_init: str) -> RTCIceCandidate | None:
 
 
 class PCTransport:
-    def __init__(self, name: str, configuration: RTCConfiguration) -> None:
+    def __init__(
+        self,
+        name: str,
+        configuration: RTCConfiguration,
+        *,
+        relay_tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.name = name
         self.pc = RTCPeerConnection(configuration)
+        self._relay_tls = relay_tls
         self._pending_candidates: list[RTCIceCandidate] = []
         self._offer_lock = asyncio.Lock()
         self._offer_in_flight = False
@@ -111,6 +120,7 @@ class PCTransport:
         self._offer_in_flight = True
         self._offer_id += 1
         offer = await self.pc.createOffer()
+        self._prepare_gathering()
         await self.pc.setLocalDescription(offer)
         local = self.pc.localDescription
         await self._send_offer(local, self._offer_id)
@@ -173,11 +183,16 @@ class PCTransport:
 
     async def create_answer(self) -> RTCSessionDescription:
         answer = await self.pc.createAnswer()
+        self._prepare_gathering()
         await self.pc.setLocalDescription(answer)
         await self._flush_candidates()
         return self.pc.localDescription
 
     # --- both -----------------------------------------------------------------
+
+    def _prepare_gathering(self) -> None:
+        if self._relay_tls is not None:
+            trust_relay_with(self.pc, self._relay_tls)
 
     async def add_candidate(self, candidate_init: str) -> None:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class RoomOptions:
     video_codec: str = "VP8"
     reconnect: bool = True
     reconnect_policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    #: Trust for TURN over TLS (None: OpenSSL's default CA paths).
+    relay_tls: ssl.SSLContext | None = None
 
 
 class Room:
@@ -84,6 +87,8 @@ class Room:
         # Set whenever the room is CONNECTED or DISCONNECTED (not mid-rejoin).
         self._settled = asyncio.Event()
         self.reconnect_count = 0
+        #: Whether this call's network drops UDP (None: not probed yet).
+        self._udp_blocked: bool | None = None
         #: Engines started, for leak checks: each must be closed when replaced.
         self.engines_started = 0
 
@@ -126,8 +131,15 @@ class Room:
             raise RuntimeError("already connected")
         self._url, self._token, self._leaving = url, token, False
         self._set_state(ev.ConnectionState.CONNECTING)
+        self._udp_blocked = None
         try:
-            engine = await self._start_engine()
+            try:
+                engine = await self._start_engine()
+            except errors.MediaConnectionError:
+                if self._udp_blocked is not True:
+                    raise
+                log.info("media did not connect over UDP: trying the TURN relay")
+                engine = await self._start_engine()
         except BaseException:
             # Whoever the join announced is gone again, with events (no ghost tiles).
             self.reconciler.drop_all()
@@ -144,14 +156,26 @@ class Room:
                 auto_subscribe=self.options.auto_subscribe,
                 ice_servers=self.options.ice_servers,
                 video_codec=self.options.video_codec,
+                udp_blocked=self._udp_blocked,
+                relay_tls=self.options.relay_tls,
             ),
         )
         self.engines_started += 1
         try:
             await engine.connect(self._url, self._token)
+        except errors.MediaConnectionError:
+            await engine.close(leave=False)
+            if engine.udp_blocked is False:
+                # UDP answered but media did not get through (a firewall that lets
+                # the TURN port through but not the SFU's): relays next time.
+                self._udp_blocked = True
+            raise
         except BaseException:
             await engine.close(leave=False)
             raise
+        # Kept for the rejoins of this call: a blocked network stays blocked, and
+        # probing again would delay each rejoin.
+        self._udp_blocked = engine.udp_blocked
         return engine
 
     def require_engine(self) -> Engine:

@@ -43,7 +43,16 @@ class Settings:
     camera_device: str = ""
     microphone_device: str = ""
     speaker_device: str = ""
+    #: A PEM file of certificate authorities trusted on top of the system's, for
+    #: organisations whose CA is not installed on the machine; "" for none.
+    extra_ca_file: str = ""
     recent: list[RecentMeeting] = field(default_factory=list)
+
+    @property
+    def extra_ca_path(self) -> Path | None:
+        """``extra_ca_file`` as a path (``~`` expanded), None when unset."""
+        text = self.extra_ca_file.strip()
+        return Path(text).expanduser() if text else None
 
     def remember_meeting(self, url: str, name: str) -> None:
         self.recent = [m for m in self.recent if m.url != url]

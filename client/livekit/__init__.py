@@ -6,6 +6,7 @@ it emits, the errors it raises, and the participant and track types it holds.
 
 from client.livekit import events
 from client.livekit.errors import (
+    CertificateError,
     ConnectError,
     DisconnectedError,
     InsecureTransportError,
@@ -14,12 +15,14 @@ from client.livekit.errors import (
     MediaConnectionError,
     NotConnectedError,
     PermissionDeniedError,
+    ProxyError,
     PublishError,
     RoomFullError,
     ServerUnreachableError,
     SessionClosedError,
     TokenExpiredError,
     TokenInvalidError,
+    UdpBlockedError,
 )
 from client.livekit.events import ConnectionQuality, ConnectionState, Event, EventEmitter
 from client.livekit.participant import (
@@ -35,6 +38,7 @@ from client.livekit.remote_track import FrameSink, RemoteTrack
 from client.livekit.room import Room, RoomOptions
 
 __all__ = [
+    "CertificateError",
     "ConnectError",
     "ConnectionQuality",
     "ConnectionState",
@@ -51,6 +55,7 @@ __all__ = [
     "NotConnectedError",
     "Participant",
     "PermissionDeniedError",
+    "ProxyError",
     "PublishError",
     "ReconnectPolicy",
     "RemoteParticipant",
@@ -64,5 +69,6 @@ __all__ = [
     "TokenExpiredError",
     "TokenInvalidError",
     "TrackSource",
+    "UdpBlockedError",
     "events",
 ]

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from aiortc import (
@@ -28,7 +29,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from livekit.protocol import models, rtc
 
-from client.livekit import errors, ice_servers
+from client.livekit import errors, ice_servers, network_access
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.liveness import LivenessWatch
@@ -71,8 +72,11 @@ class EngineOptions:
     video_codec: str = "VP8"
     #: What an earlier session of the room found (None: probe).
     udp_blocked: bool | None = None
-    #: Trust for TURN over TLS (None: asyncio's default, OpenSSL's CA paths).
+    #: Trust for TURN over TLS; None: the signaling's (system store + extra CA).
     relay_tls: ssl.SSLContext | None = None
+    extra_ca_file: Path | None = None
+    #: None: the proxy from the environment; "": none.
+    proxy: str | None = None
 
 
 class Engine:
@@ -102,8 +106,15 @@ class Engine:
         return self._signal
 
     async def connect(self, url: str, token: str) -> rtc.JoinResponse:
+        options = self._options
         join = await self._signal.join(
-            url, token, SignalOptions(auto_subscribe=self._options.auto_subscribe)
+            url,
+            token,
+            SignalOptions(
+                auto_subscribe=options.auto_subscribe,
+                extra_ca_file=options.extra_ca_file,
+                proxy=options.proxy,
+            ),
         )
         self.join_response = join
         self.participant_sid = join.participant.sid
@@ -124,7 +135,7 @@ class Engine:
         configuration = RTCConfiguration(
             iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
         )
-        relay_tls = self._options.relay_tls
+        relay_tls = options.relay_tls or network_access.ssl_context(options.extra_ca_file)
         self.subscriber = PCTransport("subscriber", configuration, relay_tls=relay_tls)
         self.publisher = PCTransport("publisher", configuration, relay_tls=relay_tls)
         self._rebinder = ReceiverRebinder(self.subscriber.pc)

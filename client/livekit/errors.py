@@ -37,6 +37,49 @@ class ServerUnreachableError(ConnectError):
     code = "server_unreachable"
 
 
+class CertificateError(ConnectError):
+    """The server's TLS certificate was refused, or TLS could not be set up.
+
+    ``host`` names the server, ``reason`` is one of the class constants so the UI can
+    say what is wrong without parsing English.  Permanent: a retry gets the same
+    certificate; the fix is on the server or in the trusted authorities.
+    """
+
+    code = "certificate_refused"
+    permanent = True
+
+    #: Signed by an authority this computer does not trust (or self-signed).
+    UNTRUSTED = "untrusted"
+    #: Issued for another host name or address.
+    WRONG_HOST = "wrong_host"
+    #: Expired, or not valid yet (a wrong clock gives this too).
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    #: The extra CA file in the settings cannot be read or holds no certificate.
+    CA_FILE = "ca_file"
+    #: Any other TLS failure.
+    OTHER = "other"
+
+    def __init__(self, message: str, *, host: str, reason: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.reason = reason
+
+
+class ProxyError(ServerUnreachableError):
+    """The HTTP proxy cannot be reached or refused to open the tunnel to the server.
+
+    ``proxy`` is the proxy's address without credentials.  Not permanent: a proxy
+    that is down may come back.
+    """
+
+    code = "proxy_failed"
+
+    def __init__(self, message: str, *, proxy: str) -> None:
+        super().__init__(message)
+        self.proxy = proxy
+
+
 class JoinTimeoutError(ConnectError):
     code = "join_timeout"
 

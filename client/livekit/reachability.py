@@ -27,6 +27,11 @@ def endpoint_of(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or (443 if secure else 80)
 
 
+def first_hop(url: str, proxy: str | None) -> tuple[str, int]:
+    """Where the TCP connection to the server really goes: its proxy, if any."""
+    return endpoint_of(proxy) if proxy else endpoint_of(url)
+
+
 async def _try_connect(host: str, port: int, timeout_s: float) -> bool:
     try:
         async with asyncio.timeout(timeout_s):

@@ -20,6 +20,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiortc import RTCIceServer
 from aiortc.mediastreams import MediaStreamTrack
@@ -31,6 +32,7 @@ from client.livekit.data_packets import DataPacketDecoder
 from client.livekit.data_streams import MAX_STREAM_BYTES, TextStreamAssembler, TopicListener
 from client.livekit.engine import Engine, EngineOptions
 from client.livekit.local_commands import LocalParticipantCommands
+from client.livekit.network_access import NetworkAccess
 from client.livekit.participant import (
     LocalParticipant,
     LocalTrackPublication,
@@ -40,7 +42,7 @@ from client.livekit.participant import (
     TrackSource,
 )
 from client.livekit.participant_reconciler import ParticipantReconciler
-from client.livekit.reachability import endpoint_of, wait_reachable
+from client.livekit.reachability import endpoint_of, first_hop, wait_reachable
 from client.livekit.reconnect_policy import ReconnectPolicy
 from client.livekit.signal_client import leave_error
 from client.livekit.tasks import spawn
@@ -59,7 +61,13 @@ class RoomOptions:
     video_codec: str = "VP8"
     reconnect: bool = True
     reconnect_policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
-    #: Trust for TURN over TLS (None: OpenSSL's default CA paths).
+    #: PEM file of certificate authorities trusted on top of the system store (for the
+    #: signaling connection and TURN over TLS).
+    extra_ca_file: Path | None = None
+    #: HTTP proxy for wss:// ("http://[user:password@]host:port"); None: from the
+    #: environment (https_proxy, no_proxy); "": connect directly.
+    proxy: str | None = None
+    #: Trust for TURN over TLS; None: the system store plus ``extra_ca_file``.
     relay_tls: ssl.SSLContext | None = None
 
 
@@ -158,6 +166,8 @@ class Room:
                 video_codec=self.options.video_codec,
                 udp_blocked=self._udp_blocked,
                 relay_tls=self.options.relay_tls,
+                extra_ca_file=self.options.extra_ca_file,
+                proxy=self.options.proxy,
             ),
         )
         self.engines_started += 1
@@ -233,7 +243,13 @@ class Room:
         # Media from the old session is gone: the tracks will come back anew.
         self.reconciler.drop_all_tracks()
         policy = self.options.reconnect_policy
-        host, port = endpoint_of(self._url)
+        try:
+            access = NetworkAccess.for_url(
+                self._url, extra_ca_file=self.options.extra_ca_file, proxy=self.options.proxy
+            )
+            host, port = first_hop(self._url, access.proxy)
+        except errors.ConnectError:
+            host, port = endpoint_of(self._url)
         attempt = 0
         while not self._leaving:
             attempt += 1

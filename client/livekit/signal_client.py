@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
@@ -27,6 +28,7 @@ from livekit.protocol import models, rtc
 
 import client
 from client.livekit import errors
+from client.livekit.network_access import NetworkAccess
 from client.livekit.proto_enums import enum_name
 from client.livekit.tasks import spawn
 
@@ -52,6 +54,11 @@ CloseHandler = Callable[[str], None]
 class SignalOptions:
     auto_subscribe: bool = True
     adaptive_stream: bool = False
+    #: PEM file of certificate authorities trusted on top of the system store.
+    extra_ca_file: Path | None = None
+    #: HTTP proxy for wss:// ("http://[user:password@]host:port"); None: from the
+    #: environment (https_proxy, no_proxy), "": connect directly.
+    proxy: str | None = None
 
 
 def plaintext_allowed(host: str) -> bool:
@@ -170,10 +177,13 @@ class SignalClient:
         options = options or SignalOptions()
         base = websocket_base(url)
         full_url = f"{base}/rtc?{_client_query(token, options)}"
+        access = NetworkAccess.for_url(
+            base, extra_ca_file=options.extra_ca_file, proxy=options.proxy
+        )
         self._session = aiohttp.ClientSession()
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                join = await self._open_and_join(full_url, base, token)
+                join = await self._open_and_join(full_url, base, token, access)
         except TimeoutError as exc:
             await self._dispose()
             raise errors.JoinTimeoutError(
@@ -194,20 +204,28 @@ class SignalClient:
         ]
         return join
 
-    async def _open_and_join(self, full_url: str, base: str, token: str) -> rtc.JoinResponse:
+    async def _open_and_join(
+        self, full_url: str, base: str, token: str, access: NetworkAccess
+    ) -> rtc.JoinResponse:
         assert self._session is not None
         try:
             self._ws = await self._session.ws_connect(
-                full_url, autoping=True, heartbeat=None, max_msg_size=MAX_FRAME_BYTES
+                full_url,
+                autoping=True,
+                heartbeat=None,
+                max_msg_size=MAX_FRAME_BYTES,
+                ssl=access.ssl,
+                proxy=access.proxy,
+                proxy_headers=access.proxy_headers,
             )
         except aiohttp.WSServerHandshakeError as exc:
-            message = await self._validate(base, token)
+            message = await self._validate(base, token, access)
             raise _classify_refusal(exc.status, message) from None
         except aiohttp.InvalidURL:
             # No chaining: the aiohttp error holds the full URL, token included.
             raise errors.InvalidUrlError(f"invalid server address {base!r}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise errors.ServerUnreachableError(
+            raise access.failure(exc) or errors.ServerUnreachableError(
                 f"cannot reach the server at {base}: {type(exc).__name__}"
             ) from None
         while True:
@@ -238,7 +256,7 @@ class SignalClient:
             # Anything before the join response is unexpected; keep it for later.
             self._queue.put_nowait(response)
 
-    async def _validate(self, base: str, token: str) -> str:
+    async def _validate(self, base: str, token: str, access: NetworkAccess) -> str:
         """Ask the server why it refused the socket (LiveKit's /rtc/validate)."""
         assert self._session is not None
         try:
@@ -246,6 +264,9 @@ class SignalClient:
                 f"{http_base(base)}/rtc/validate",
                 params={"access_token": token},
                 timeout=aiohttp.ClientTimeout(total=3),
+                ssl=access.ssl,
+                proxy=access.proxy,
+                proxy_headers=access.proxy_headers,
             ) as resp:
                 return scrub_secrets((await resp.text()).strip(), token)[:300]
         except (aiohttp.ClientError, TimeoutError, OSError):

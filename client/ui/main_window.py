@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from PySide6.QtCore import QEvent
@@ -139,7 +140,9 @@ class MainWindow(QMainWindow):
     async def _join(
         self, link: MeetingLink, name: str, camera_on: bool, microphone_on: bool
     ) -> None:
-        options = self.room_options
+        options = self.room_options or RoomOptions()
+        if options.extra_ca_file is None and self.settings.extra_ca_path is not None:
+            options = dataclasses.replace(options, extra_ca_file=self.settings.extra_ca_path)
 
         async def create() -> CallSession:
             # Built on the core loop, which runs it from now on.

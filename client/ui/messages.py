@@ -70,11 +70,26 @@ def connect_error_message(exc: BaseException) -> str:
             return QCoreApplication.translate(
                 "Messages", "No meeting server answers at this address. Check the link."
             )
+        case errors.CertificateError():
+            return certificate_error_message(exc)
+        case errors.ProxyError():
+            return QCoreApplication.translate(
+                "Messages",
+                "The proxy of your network cannot be reached or refused the connection to "
+                "the meeting server. Check the proxy settings or contact your IT support.",
+            )
         case errors.JoinTimeoutError() | errors.ServerUnreachableError():
             return QCoreApplication.translate(
                 "Messages",
                 "The meeting server cannot be reached. Check your network connection; "
                 "the app will keep the link so you can try again.",
+            )
+        case errors.UdpBlockedError():
+            return QCoreApplication.translate(
+                "Messages",
+                "This network blocks the traffic audio and video use (UDP), and the relay "
+                "through an encrypted web connection did not get through either. Try another "
+                "network, or ask your IT support to allow UDP or TURN over TLS.",
             )
         case errors.MediaConnectionError():
             return QCoreApplication.translate(
@@ -88,4 +103,44 @@ def connect_error_message(exc: BaseException) -> str:
             return link_error_message(exc)
     return QCoreApplication.translate("Messages", "Something went wrong (%1). Try again.").replace(
         "%1", type(exc).__name__
+    )
+
+
+def certificate_error_message(exc: errors.CertificateError) -> str:
+    """What is wrong with the server's certificate, and who can fix it."""
+    if exc.reason == errors.CertificateError.UNTRUSTED:
+        return QCoreApplication.translate(
+            "Messages",
+            "The security certificate of the meeting server is not recognised by this "
+            "computer. If your organisation uses its own certificate authority, ask your "
+            "IT support to install it.",
+        )
+    if exc.reason == errors.CertificateError.WRONG_HOST:
+        return QCoreApplication.translate(
+            "Messages",
+            "The meeting server presented a certificate made for another address: the "
+            "connection may be intercepted. Check the link or contact your IT support.",
+        )
+    if exc.reason == errors.CertificateError.EXPIRED:
+        return QCoreApplication.translate(
+            "Messages",
+            "The security certificate of the meeting server has expired or is not valid "
+            "yet. Check this computer's date and time, or tell the server's administrator.",
+        )
+    if exc.reason == errors.CertificateError.REVOKED:
+        return QCoreApplication.translate(
+            "Messages",
+            "The security certificate of the meeting server has been revoked. Tell the "
+            "server's administrator.",
+        )
+    if exc.reason == errors.CertificateError.CA_FILE:
+        return QCoreApplication.translate(
+            "Messages",
+            "The additional certificate authority file set for this app cannot be read. "
+            "Check the file or contact your IT support.",
+        )
+    return QCoreApplication.translate(
+        "Messages",
+        "A secure connection to the meeting server could not be established. "
+        "Contact your IT support.",
     )

@@ -123,37 +123,37 @@
         <translation>Enregistrer les sous-titres dans un fichier texte</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="527"/>
+        <location filename="../../client/ui/captions_history.py" line="521"/>
         <source>No captions yet. They appear here as people speak.</source>
         <translation>Aucun sous-titre pour l’instant. Ils apparaissent ici à mesure que les participants parlent.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="529"/>
+        <location filename="../../client/ui/captions_history.py" line="523"/>
         <source>No caption matches this search.</source>
         <translation>Aucun sous-titre ne correspond à cette recherche.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="550"/>
+        <location filename="../../client/ui/captions_history.py" line="544"/>
         <source>Export the captions</source>
         <translation>Exporter les sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="557"/>
+        <location filename="../../client/ui/captions_history.py" line="551"/>
         <source>WebVTT subtitles (*.vtt)</source>
         <translation>Sous-titres WebVTT (*.vtt)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="559"/>
+        <location filename="../../client/ui/captions_history.py" line="553"/>
         <source>Text files (*.txt)</source>
         <translation>Fichiers texte (*.txt)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="577"/>
+        <location filename="../../client/ui/captions_history.py" line="571"/>
         <source>Export failed</source>
         <translation>Échec de l’exportation</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_history.py" line="580"/>
+        <location filename="../../client/ui/captions_history.py" line="574"/>
         <source>The captions could not be saved to {path}: {error}</source>
         <translation>Impossible d’enregistrer les sous-titres dans {path}&#xa0;: {error}</translation>
     </message>
@@ -161,19 +161,19 @@
 <context>
     <name>CaptionsOverlay</name>
     <message>
-        <location filename="../../client/ui/captions_overlay.py" line="304"/>
+        <location filename="../../client/ui/captions_overlay.py" line="269"/>
         <source>Captions</source>
         <extracomment>Font pixel size per caption size for a window 1080 px high (scaled with the window&apos;s height), and the smallest it gets in a small window. XL gives a ~56 px line at 1080p: the size TV subtitle guidelines give for reading from 3 m. Rows of text shown at most; older rows scroll away. Captions never cover more than this share of the stage&apos;s height. A text row holds at most about this many average characters (subtitle guidelines keep rows near 40 characters: longer ones are hard to follow while listening). Captions vanish after this long without any update. Segments kept for display: enough for the last lines, however they interleave. Below this background opacity the text gets a shadow to stay readable over video. What the text stands on: the overlay&apos;s black box, or dark video when it is faint. The speaker&apos;s CSS colour by identity (the call model&apos;s participant colour). How many times the captions were laid out and drawn (tests check it stays low).</extracomment>
         <translation>Sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_overlay.py" line="504"/>
+        <location filename="../../client/ui/captions_overlay.py" line="463"/>
         <source>…</source>
         <translation>…</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_overlay.py" line="514"/>
-        <location filename="../../client/ui/captions_overlay.py" line="532"/>
+        <location filename="../../client/ui/captions_overlay.py" line="473"/>
+        <location filename="../../client/ui/captions_overlay.py" line="491"/>
         <source>{name}: </source>
         <translation>{name}&#xa0;: </translation>
     </message>
@@ -424,23 +424,23 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../client/ui/main_window.py" line="45"/>
-        <location filename="../../client/ui/main_window.py" line="192"/>
+        <location filename="../../client/ui/main_window.py" line="46"/>
+        <location filename="../../client/ui/main_window.py" line="195"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="177"/>
+        <location filename="../../client/ui/main_window.py" line="180"/>
         <source>Visio — %1</source>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="257"/>
+        <location filename="../../client/ui/main_window.py" line="260"/>
         <source>Leave the call?</source>
         <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="258"/>
+        <location filename="../../client/ui/main_window.py" line="261"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
@@ -538,19 +538,59 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
         <translation>Aucun serveur de réunion ne répond à cette adresse. Vérifiez le lien.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="74"/>
+        <location filename="../../client/ui/messages.py" line="76"/>
+        <source>The proxy of your network cannot be reached or refused the connection to the meeting server. Check the proxy settings or contact your IT support.</source>
+        <translation>Le proxy de votre réseau est injoignable ou a refusé la connexion au serveur de réunion. Vérifiez les paramètres du proxy ou contactez votre support informatique.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="82"/>
         <source>The meeting server cannot be reached. Check your network connection; the app will keep the link so you can try again.</source>
         <translation>Le serveur de réunion est injoignable. Vérifiez votre connexion réseau&#x202f;; l’application garde le lien pour que vous puissiez réessayer.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="80"/>
+        <location filename="../../client/ui/messages.py" line="88"/>
+        <source>This network blocks the traffic audio and video use (UDP), and the relay through an encrypted web connection did not get through either. Try another network, or ask your IT support to allow UDP or TURN over TLS.</source>
+        <translation>Ce réseau bloque le trafic qu’utilisent le son et la vidéo (UDP), et le relais par une connexion web chiffrée n’a pas abouti non plus. Essayez un autre réseau, ou demandez à votre support informatique d’autoriser UDP ou TURN sur TLS.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="95"/>
         <source>Connected, but audio and video cannot get through this network (a firewall may block them). Try another network or contact your IT support.</source>
         <translation>Connexion établie, mais le son et la vidéo ne passent pas sur ce réseau (un pare-feu les bloque peut-être). Essayez un autre réseau ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="89"/>
+        <location filename="../../client/ui/messages.py" line="104"/>
         <source>Something went wrong (%1). Try again.</source>
         <translation>Une erreur s’est produite (%1). Réessayez.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="112"/>
+        <source>The security certificate of the meeting server is not recognised by this computer. If your organisation uses its own certificate authority, ask your IT support to install it.</source>
+        <translation>Le certificat de sécurité du serveur de réunion n’est pas reconnu par cet ordinateur. Si votre organisation utilise sa propre autorité de certification, demandez à votre support informatique de l’installer.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="119"/>
+        <source>The meeting server presented a certificate made for another address: the connection may be intercepted. Check the link or contact your IT support.</source>
+        <translation>Le serveur de réunion a présenté un certificat établi pour une autre adresse&#xa0;: la connexion est peut-être interceptée. Vérifiez le lien ou contactez votre support informatique.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="125"/>
+        <source>The security certificate of the meeting server has expired or is not valid yet. Check this computer&apos;s date and time, or tell the server&apos;s administrator.</source>
+        <translation>Le certificat de sécurité du serveur de réunion a expiré ou n’est pas encore valide. Vérifiez la date et l’heure de cet ordinateur, ou prévenez l’administrateur du serveur.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="131"/>
+        <source>The security certificate of the meeting server has been revoked. Tell the server&apos;s administrator.</source>
+        <translation>Le certificat de sécurité du serveur de réunion a été révoqué. Prévenez l’administrateur du serveur.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="137"/>
+        <source>The additional certificate authority file set for this app cannot be read. Check the file or contact your IT support.</source>
+        <translation>Le fichier d’autorité de certification supplémentaire configuré pour cette application est illisible. Vérifiez le fichier ou contactez votre support informatique.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="142"/>
+        <source>A secure connection to the meeting server could not be established. Contact your IT support.</source>
+        <translation>Impossible d’établir une connexion sécurisée avec le serveur de réunion. Contactez votre support informatique.</translation>
     </message>
 </context>
 <context>
@@ -636,88 +676,88 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>PrejoinPage</name>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="48"/>
+        <location filename="../../client/ui/prejoin_page.py" line="49"/>
         <source>Camera preview</source>
         <extracomment>(camera on, microphone on, display name)</extracomment>
         <translation>Aperçu de la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="61"/>
+        <location filename="../../client/ui/prejoin_page.py" line="62"/>
         <source>Ready to join?</source>
         <translation>Rejoindre la réunion&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="70"/>
+        <location filename="../../client/ui/prejoin_page.py" line="71"/>
         <source>Your name</source>
         <translation>Votre nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="73"/>
-        <location filename="../../client/ui/prejoin_page.py" line="88"/>
-        <location filename="../../client/ui/prejoin_page.py" line="100"/>
+        <location filename="../../client/ui/prejoin_page.py" line="74"/>
+        <location filename="../../client/ui/prejoin_page.py" line="89"/>
+        <location filename="../../client/ui/prejoin_page.py" line="101"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="79"/>
-        <location filename="../../client/ui/prejoin_page.py" line="89"/>
-        <location filename="../../client/ui/prejoin_page.py" line="99"/>
+        <location filename="../../client/ui/prejoin_page.py" line="80"/>
+        <location filename="../../client/ui/prejoin_page.py" line="90"/>
+        <location filename="../../client/ui/prejoin_page.py" line="100"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="74"/>
+        <location filename="../../client/ui/prejoin_page.py" line="75"/>
         <source>Test pattern</source>
         <translation>Mire de test</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="76"/>
+        <location filename="../../client/ui/prejoin_page.py" line="77"/>
         <source>Cameras are not supported yet: a test pattern is sent</source>
         <translation>Les caméras ne sont pas encore prises en charge : une mire de test est envoyée</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="80"/>
+        <location filename="../../client/ui/prejoin_page.py" line="81"/>
         <source>Silence</source>
         <translation>Silence</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="82"/>
+        <location filename="../../client/ui/prejoin_page.py" line="83"/>
         <source>Microphones are not supported yet: silence is sent</source>
         <translation>Les micros ne sont pas encore pris en charge : du silence est envoyé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="85"/>
-        <location filename="../../client/ui/prejoin_page.py" line="90"/>
+        <location filename="../../client/ui/prejoin_page.py" line="86"/>
+        <location filename="../../client/ui/prejoin_page.py" line="91"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="86"/>
+        <location filename="../../client/ui/prejoin_page.py" line="87"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="87"/>
+        <location filename="../../client/ui/prejoin_page.py" line="88"/>
         <source>Name</source>
         <translation>Nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="95"/>
+        <location filename="../../client/ui/prejoin_page.py" line="96"/>
         <source>Microphone level</source>
         <translation>Niveau du micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="110"/>
+        <location filename="../../client/ui/prejoin_page.py" line="111"/>
         <source>Back</source>
         <translation>Retour</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="111"/>
+        <location filename="../../client/ui/prejoin_page.py" line="112"/>
         <source>Join now</source>
         <translation>Rejoindre</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="129"/>
+        <location filename="../../client/ui/prejoin_page.py" line="130"/>
         <source>Meeting on %1</source>
         <translation>Réunion sur %1</translation>
     </message>
@@ -884,34 +924,34 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>VideoTile</name>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="79"/>
+        <location filename="../../client/ui/video_tile.py" line="82"/>
         <source>microphone off</source>
         <extracomment>Shown, hidden or resized: (tile, visible, width px, height px).</extracomment>
         <translation>micro coupé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="81"/>
+        <location filename="../../client/ui/video_tile.py" line="84"/>
         <source>camera off</source>
         <translation>caméra coupée</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="83"/>
+        <location filename="../../client/ui/video_tile.py" line="86"/>
         <source>hand raised</source>
         <translation>main levée</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="85"/>
+        <location filename="../../client/ui/video_tile.py" line="88"/>
         <source>speaking</source>
         <translation>en train de parler</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="86"/>
-        <location filename="../../client/ui/video_tile.py" line="190"/>
+        <location filename="../../client/ui/video_tile.py" line="89"/>
+        <location filename="../../client/ui/video_tile.py" line="214"/>
         <source> (you)</source>
         <translation> (vous)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="180"/>
+        <location filename="../../client/ui/video_tile.py" line="184"/>
         <source>Video frozen — weak connection</source>
         <translation>Vidéo figée — connexion faible</translation>
     </message>

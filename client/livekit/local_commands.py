@@ -8,6 +8,7 @@ again, and the call returns once that is done (or fails if the room is left).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Protocol
 
@@ -19,6 +20,8 @@ from client.livekit import events as ev
 from client.livekit.data_streams import text_stream_packets
 from client.livekit.engine import Engine
 from client.livekit.participant import LocalParticipant, LocalTrackPublication, TrackSource
+
+log = logging.getLogger(__name__)
 
 
 class Session(Protocol):
@@ -167,6 +170,27 @@ class LocalParticipantCommands:
             )
 
     # --- subscriptions and own attributes ---------------------------------------------
+
+    def subscribed_qualities(self, update: rtc.SubscribedQualityUpdate) -> None:
+        """Dynacast: pause a published video nobody receives, resume it when someone
+        does (we send one layer, so any enabled quality needs it)."""
+        for publication in self._local.track_publications.values():
+            if publication.sid != update.track_sid or publication.sending is None:
+                continue
+            qualities = list(update.subscribed_qualities) + [
+                quality for codec in update.subscribed_codecs for quality in codec.qualities
+            ]
+            wanted = any(quality.enabled for quality in qualities)
+            if publication.sending.unwanted == (not wanted):
+                return
+            log.info(
+                "%s %s: %s",
+                "resuming" if wanted else "pausing",
+                publication.sid,
+                "someone receives it" if wanted else "nobody receives it",
+            )
+            publication.sending.unwanted = not wanted
+            return
 
     async def set_track_settings(
         self, track_sid: str, *, enabled: bool, width: int = 0, height: int = 0, fps: int = 0

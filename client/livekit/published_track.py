@@ -26,13 +26,16 @@ class PublishedTrack(MediaStreamTrack):
         #: The caller's track (camera, microphone, test source), shared by sessions.
         self.upstream = upstream
         self.muted = False
+        #: Nobody receives it (the server's subscribed-quality updates): encoding it
+        #: would spend CPU and uplink on packets the server drops.
+        self.unwanted = False
 
     async def recv(self) -> av.VideoFrame | av.AudioFrame:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
             frame = await self.upstream.recv()
-            if self.muted:
+            if self.muted or self.unwanted:
                 continue
             if isinstance(frame, av.VideoFrame):
                 frame.pict_type = PictureType.NONE

@@ -357,6 +357,9 @@ class Room:
         error = leave_error(leave)
         await self._give_up(str(error), error)
 
+    def on_subscribed_quality(self, update: rtc.SubscribedQualityUpdate) -> None:
+        self._commands.subscribed_qualities(update)
+
     def on_room_moved(self, moved: rtc.RoomMovedResponse) -> None:
         if moved.token:
             self._token = moved.token

@@ -52,6 +52,8 @@ class RoomSignals(Protocol):
 
     def on_room_moved(self, moved: rtc.RoomMovedResponse) -> None: ...
 
+    def on_subscribed_quality(self, update: rtc.SubscribedQualityUpdate) -> None: ...
+
 
 async def route_signal(
     response: rtc.SignalResponse, transport: TransportSignals, room: RoomSignals
@@ -87,5 +89,7 @@ async def route_signal(
             await room.on_leave(response.leave)
         case "room_moved":
             room.on_room_moved(response.room_moved)
+        case "subscribed_quality_update":
+            room.on_subscribed_quality(response.subscribed_quality_update)
         case _:
             log.debug("ignoring signaling message %s", kind)

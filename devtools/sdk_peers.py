@@ -108,11 +108,17 @@ async def main(url: str, tokens: list[str], fps: float = FPS) -> None:
         await room.disconnect()
 
 
-def start_peers(url: str, tokens: list[str], fps: float = FPS) -> subprocess.Popen[str]:
+def start_peers(
+    url: str, tokens: list[str], fps: float = FPS, netns: str | None = None
+) -> subprocess.Popen[str]:
     """Run peers in a process of their own; returns once they all publish.  The tokens
-    go through a pipe, so they never appear in a process list or a traceback."""
+    go through a pipe, so they never appear in a process list or a traceback.  With
+    ``netns`` (a name under /run/netns, e.g. a ``ServerNamespace``) the process runs in
+    that network namespace, on the server's side of a faulty link."""
+    # `ip netns exec` execs the command, so the Popen pid is still the peers' process.
+    prefix = [] if netns is None else ["ip", "netns", "exec", netns]
     process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), url],
+        [*prefix, sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

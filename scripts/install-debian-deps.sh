@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(
     # Sandbox: network namespaces and veth pairs for livekit-server and the peers.
     iproute2
+    # Network-fault tests (devtools/netfaults): nft drops packets on the veth to the server
+    # namespace, iptables feeds its NFQUEUE target (latency; this kernel has no netem).
+    nftables iptables
     # Headless GUI tests and the demo without a display.
     xvfb xauth
     # Virtual audio devices for tests; libportaudio2 is what `sounddevice` loads.
@@ -18,6 +21,9 @@ packages=(
     # Qt on Wayland, OpenGL/EGL, fonts, D-Bus and NSS.
     libwayland-cursor0 libwayland-egl1 libegl1 libgl1 libopengl0 libfontconfig1
     libfreetype6 libdbus-1-3 libnss3 libglib2.0-0 fonts-dejavu-core
+    # Real speech for the loss-concealment tests and `python -m bench loss` (Opus
+    # FEC and PLC behave differently on speech than on tones).
+    espeak-ng
 )
 
 missing=()

@@ -64,6 +64,7 @@ DEFAULT_RTC_UDP_PORT = 7882
 _START_TIMEOUT_S = 20.0
 _LOG_TAIL_LINES = 40
 _PR_SET_PDEATHSIG = 1
+_CLONE_NEWNET = 0x40000000
 # Environment variables the server reads as configuration: a stray one in the developer's
 # shell must not change what the tests run against.
 _SERVER_ENV_VARS = (
@@ -142,6 +143,27 @@ class LiveKitServer:
     `turn_udp_port=None` the server advertises `stun_servers` if given, else the public
     defaults (useful to test a client against unreachable ICE servers; note that a
     routable but silent STUN server costs aiortc a 5 s gathering timeout).
+
+    `netns`: the name of another network namespace (under /run/netns, e.g. a
+    `devtools.netfaults.ServerNamespace`) to fork the server into; `host_ip` must then be
+    an address of that namespace. The caller's thread keeps its namespace, so the
+    readiness probe reaches the server the way clients do, across the link.
+
+    TURN transports of the embedded TURN server (pion/turn inside livekit-server 1.13,
+    see pkg/service/turn.go and RoomManager.iceServersForParticipant upstream):
+
+    - UDP on `turn_udp_port`, advertised as `turn:<node_ip>:<port>?transport=udp`.
+    - TLS on `turn_tls_port` with `turn_cert_file` / `turn_key_file` (PEM; the server
+      refuses to start without them). The server advertises it as
+      `turns:<turn_domain>:443?transport=tcp` whatever `turn_tls_port` is, so clients only
+      find it when it listens on 443 (fine in a namespace of its own). `turn_domain`
+      defaults to `host_ip` (the server accepts an IPv4 literal there); the certificate
+      must name it (an IP subjectAltName for an address).
+    - Plain TCP: not available. `turn.external_tls: true` turns the TLS listener into a
+      plain TCP one (for a TLS-terminating load balancer in front), but the advertised URL
+      stays `turns:`, so a client would speak TLS to it and fail; and `rtc.turn_servers`
+      entries (the only way to advertise `turn:...?transport=tcp`) carry static or
+      HMAC-SHA1 credentials that the embedded server's own auth handler does not accept.
     """
 
     def __init__(
@@ -152,6 +174,11 @@ class LiveKitServer:
         rtc_tcp_port: int = DEFAULT_RTC_TCP_PORT,
         rtc_udp_port: int = DEFAULT_RTC_UDP_PORT,
         turn_udp_port: int | None = 3478,
+        turn_tls_port: int | None = None,
+        turn_cert_file: str | os.PathLike[str] | None = None,
+        turn_key_file: str | os.PathLike[str] | None = None,
+        turn_domain: str | None = None,
+        netns: str | None = None,
         stun_servers: Sequence[str] = (),
         api_key: str = TEST_API_KEY,
         api_secret: str = TEST_API_SECRET,
@@ -162,6 +189,10 @@ class LiveKitServer:
         binary: str | os.PathLike[str] | None = None,
         extra_config: dict[str, Any] | None = None,
     ) -> None:
+        if netns is not None and host_ip is None:
+            raise LiveKitServerError("a server in another namespace needs its host_ip")
+        if turn_tls_port is not None and (turn_cert_file is None or turn_key_file is None):
+            raise LiveKitServerError("TURN/TLS needs turn_cert_file and turn_key_file")
         if host_ip is None:
             if sandbox_netns_name() is None:
                 # Outside the sandbox the server would gather candidates (and listen
@@ -176,6 +207,11 @@ class LiveKitServer:
         self._rtc_tcp_port = rtc_tcp_port
         self._rtc_udp_port = rtc_udp_port
         self._turn_udp_port = turn_udp_port
+        self._turn_tls_port = turn_tls_port
+        self._turn_cert_file = None if turn_cert_file is None else str(turn_cert_file)
+        self._turn_key_file = None if turn_key_file is None else str(turn_key_file)
+        self._turn_domain = turn_domain
+        self._netns = netns
         self._stun_servers = list(stun_servers)
         self._api_key = api_key
         self._api_secret = api_secret
@@ -203,6 +239,11 @@ class LiveKitServer:
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def netns(self) -> str | None:
+        """The namespace the server runs in, when not the caller's."""
+        return self._netns
 
     @property
     def ws_url(self) -> str:
@@ -267,15 +308,22 @@ class LiveKitServer:
             },
             "logging": {"level": self._log_level, "json": False},
         }
-        if self._turn_udp_port is not None:
-            config["turn"] = {
+        if self._turn_udp_port is not None or self._turn_tls_port is not None:
+            turn: dict[str, Any] = {
                 "enabled": True,
-                "udp_port": self._turn_udp_port,
                 "bind_addresses": [self._host_ip],
                 # The TURN server refuses to relay towards private addresses unless told
                 # otherwise, and the sandbox has nothing but private addresses.
                 "allow_restricted_peer_cidrs": [_sandbox_network(self._host_ip)],
             }
+            if self._turn_udp_port is not None:
+                turn["udp_port"] = self._turn_udp_port
+            if self._turn_tls_port is not None:
+                turn["tls_port"] = self._turn_tls_port
+                turn["cert_file"] = self._turn_cert_file
+                turn["key_file"] = self._turn_key_file
+                turn["domain"] = self._turn_domain or self._host_ip
+            config["turn"] = turn
         _deep_update(config, self._extra_config)
         return config
 
@@ -309,7 +357,7 @@ class LiveKitServer:
             stderr=subprocess.STDOUT,
             env=env,
             cwd=self._work_dir,
-            preexec_fn=_child_setup(),
+            preexec_fn=_child_setup(self._netns),
         )
         try:
             self._wait_ready(timeout_s)
@@ -440,19 +488,30 @@ def _deep_update(target: dict[str, Any], updates: dict[str, Any]) -> None:
             target[key] = value
 
 
-def _child_setup() -> Callable[[], None] | None:
-    """The server's `preexec_fn`: make it die with us, when that is safe.
+def _child_setup(netns: str | None = None) -> Callable[[], None] | None:
+    """The server's `preexec_fn`: enter `netns` if given; make it die with us when safe.
 
     PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so it is only
     set when forking from the main thread, whose end is the end of the process. It keeps
     a SIGKILLed test run from leaving a server behind; otherwise the next run's stale
     namespace cleanup kills it.
     """
-    if threading.current_thread() is not threading.main_thread():
+    pdeathsig = threading.current_thread() is threading.main_thread()
+    if netns is None and not pdeathsig:
         return None
-    libc_name = ctypes.util.find_library("c") or "libc.so.6"
+    # Loaded before forking: the child of a threaded process must not dlopen.
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    netns_path = None if netns is None else f"/run/netns/{netns}"
 
-    def set_pdeathsig() -> None:
-        ctypes.CDLL(libc_name).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    def setup() -> None:
+        if netns_path is not None:
+            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if libc.setns(fd, _CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns({netns_path}) failed")
+            finally:
+                os.close(fd)
+        if pdeathsig:
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
-    return set_pdeathsig
+    return setup

@@ -57,10 +57,10 @@ async def until_data_flows(ours: OurClient, peer_data: list[tuple[str, bytes]]) 
 
 
 class OurClient:
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, options: RoomOptions | None = None) -> None:
         self.url = url
         self.token = token
-        self.room = Room(RoomOptions(ice_servers=[]))
+        self.room = Room(options or RoomOptions(ice_servers=[]))
         self.chat = Chat(self.room)
         self.captions = Captions(self.room)
         self.events: list[ev.Event] = []

@@ -100,6 +100,11 @@ class Engine:
         self.participant_sid = ""
         self._liveness_task: asyncio.Task[None] | None = None
         self.udp_blocked: bool | None = None
+        # Set once both PeerConnections exist.  The server sends its first offer and
+        # candidates right behind the join, while the ICE servers are still being
+        # chosen: handling them waits (and, the dispatcher being sequential, so does
+        # every message after them, which keeps their order).
+        self._transports_ready = asyncio.Event()
 
     @property
     def signal(self) -> SignalClient:
@@ -143,6 +148,7 @@ class Engine:
         self._watch(self.publisher)
         start_media_when_connected(self.subscriber.pc)
         start_media_when_connected(self.publisher.pc)
+        self._transports_ready.set()
         self.subscriber.pc.on("track", self._on_aiortc_track)
         self.subscriber.pc.on("datachannel", self._on_remote_datachannel)
         self.publisher.set_offer_sender(self._send_offer)
@@ -266,15 +272,30 @@ class Engine:
             return  # a closed session must not feed the room
         await route_signal(response, self, self._listener)
 
+    async def _wait_transports(self) -> bool:
+        if not self._transports_ready.is_set():
+            waiters = [
+                asyncio.ensure_future(self._transports_ready.wait()),
+                asyncio.ensure_future(self._failed.wait()),
+            ]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        return self._transports_ready.is_set() and not self._closing
+
     async def on_offer(self, offer: rtc.SessionDescription) -> None:
-        await self._handle_subscriber_offer(offer)
+        if await self._wait_transports():
+            await self._handle_subscriber_offer(offer)
 
     async def on_answer(self, answer: rtc.SessionDescription) -> None:
-        if self.publisher is not None:
+        if await self._wait_transports() and self.publisher is not None:
             await self.publisher.handle_answer(answer.sdp, answer.id)
 
     async def on_trickle(self, trickle: rtc.TrickleRequest) -> None:
-        await self._handle_trickle(trickle)
+        if await self._wait_transports():
+            await self._handle_trickle(trickle)
 
     def on_track_published(self, response: rtc.TrackPublishedResponse) -> None:
         pending = self._pending_publishes.pop(response.cid, None)

@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 #: After a rejoin, how long "Reconnected" waits for the others' media to flow again.
 SUBSCRIBER_MEDIA_TIMEOUT_S = 5.0
+#: How long leaving waits for sessions lost earlier to finish closing.
+RETIRE_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Room:
         self._url = ""
         self._token = ""
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
         self._leaving = False
         # Set whenever the room is CONNECTED or DISCONNECTED (not mid-rejoin).
         self._settled = asyncio.Event()
@@ -208,6 +211,9 @@ class Room:
         engine, self._engine = self._engine, None
         if engine is not None:
             await engine.close(leave=True)
+        if self._retiring:
+            # Let dead sessions finish closing (their PeerConnections hold memory).
+            await asyncio.wait(set(self._retiring), timeout=RETIRE_TIMEOUT_S)
         self.reconciler.drop_all()
         self._commands.stop_all()
         if self.state != ev.ConnectionState.DISCONNECTED:
@@ -239,7 +245,12 @@ class Room:
         self._set_state(ev.ConnectionState.RECONNECTING)
         old, self._engine = self._engine, None
         if old is not None:
-            await old.close(leave=False)
+            # In the background: a dead path can make its teardown slow (a socket
+            # close that waits for an answer), and the rejoin must not wait for it.
+            # A closing engine is silent at once.
+            retiring = spawn(old.close(leave=False), "retire-engine")
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
         # Media from the old session is gone: the tracks will come back anew.
         self.reconciler.drop_all_tracks()
         policy = self.options.reconnect_policy

@@ -47,6 +47,7 @@ from aiortc.codecs.vpx import number_of_threads
 from av.audio.codeccontext import AudioCodecContext
 from av.video.codeccontext import VideoCodecContext
 
+from client.livekit.loss_concealment import OPUS_ENCODER_OPTIONS
 from client.media.test_sources import (
     AUDIO_SAMPLE_RATE,
     AUDIO_SAMPLES_PER_FRAME,
@@ -162,7 +163,8 @@ class OpusEncodePath:
         self.codec.bit_rate = OPUS_BITRATE
         self.codec.format = "s16"
         self.codec.layout = "stereo"
-        self.codec.options = {"application": "voip"}
+        # The in-band FEC our encoder adds for lossy networks is part of its cost.
+        self.codec.options = {"application": "voip", **OPUS_ENCODER_OPTIONS}
         self.codec.sample_rate = AUDIO_SAMPLE_RATE
         self.codec.time_base = OPUS_TIME_BASE
         self.resampler = av.AudioResampler(

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.mediastreams import MediaStreamTrack
 from av.video.frame import PictureType, VideoFrame
 
 from client.livekit.published_track import PublishedTrack
 from client.media.test_sources import PatternSource, TestPatternTrack
+
+
+class IntraMarkedTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, upstream: MediaStreamTrack) -> None:
+        super().__init__()
+        self.upstream = upstream
+
+    async def recv(self) -> VideoFrame:
+        frame = await self.upstream.recv()
+        assert isinstance(frame, VideoFrame)
+        frame.pict_type = PictureType.I
+        return frame
 
 
 def is_vp8_keyframe(payloads: list[bytes]) -> bool:
@@ -17,10 +32,9 @@ def is_vp8_keyframe(payloads: list[bytes]) -> bool:
 
 
 async def test_frames_from_ffmpeg_sources_are_not_all_encoded_as_keyframes() -> None:
-    # FFmpeg's test source marks every frame as an intra picture, as a decoded MJPEG
-    # camera does; passed on as is, aiortc would make each one a keyframe.
-    assert PatternSource().next_frame().pict_type == PictureType.I
-    track = PublishedTrack(TestPatternTrack(width=320, height=180, fps=30))
+    # A decoded MJPEG camera marks every frame as an intra picture (as FFmpeg's test
+    # source does); passed on as is, aiortc would make each one a keyframe.
+    track = PublishedTrack(IntraMarkedTrack(TestPatternTrack(width=320, height=180, fps=30)))
     encoder = Vp8Encoder()
     keyframes = 0
     try:
@@ -36,3 +50,7 @@ async def test_frames_from_ffmpeg_sources_are_not_all_encoded_as_keyframes() -> 
         track.upstream.stop()
         track.stop()
     assert keyframes == 1
+
+
+def test_test_pattern_frames_do_not_ask_for_keyframes() -> None:
+    assert PatternSource().next_frame().pict_type == PictureType.NONE

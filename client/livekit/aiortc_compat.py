@@ -7,7 +7,11 @@
    subscribed) in the first moments of a call never flows.  We run that step once
    more when the connection reaches "connected"; it is idempotent.
 
-2. Reused transceivers.
+2. Reused transceivers (below).
+
+3. Loss concealment: importing this module installs the hooks of
+   ``client.livekit.loss_concealment`` (Opus FEC/PLC, keyframe requests and
+   gating), before the engine creates any peer connection.
 
 LiveKit recycles a subscriber transceiver (same mid) for a later track, with new
 SSRCs in the next offer.  aiortc starts a receiver once: it keeps routing by the
@@ -31,6 +35,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 
+from client.livekit import loss_concealment
 from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ log = logging.getLogger(__name__)
 _RECEIVER_SLOT = "_RTCRtpTransceiver__receiver"
 _CONNECT_METHOD = "_RTCPeerConnection__connect"
 _RTCP_SSRC_SLOT = "_RTCRtpReceiver__rtcp_ssrc"
+
+loss_concealment.install()
 
 
 def internals_available() -> bool:
@@ -48,8 +55,14 @@ def internals_available() -> bool:
     return (
         probe_pc_attrs
         and hasattr(RTCPeerConnection, _CONNECT_METHOD)
-        and "_track" in RTCRtpReceiver.__init__.__code__.co_names
+        and "_track" in _receiver_init_names()
     )
+
+
+def _receiver_init_names() -> tuple[str, ...]:
+    # Look under loss_concealment's wrapper: the names aiortc's own code uses.
+    init = getattr(RTCRtpReceiver.__init__, "__wrapped__", RTCRtpReceiver.__init__)
+    return tuple(init.__code__.co_names)
 
 
 def start_media_when_connected(pc: RTCPeerConnection) -> None:

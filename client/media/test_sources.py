@@ -22,6 +22,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.video.frame import PictureType
 
 from client.media import frame_stamp
 from client.media.frame_stamp import FrameStamp
@@ -113,6 +114,9 @@ class PatternSource:
             # Filter output normally owns its buffer; if FFmpeg ever hands out a
             # shared one, copying it is what keeps the in-place stamp safe.
             frame.make_writable()
+            # testsrc2 marks every frame intra, which encoders take as "make a
+            # keyframe": a camera's frames carry no such demand.
+            frame.pict_type = PictureType.NONE
             return frame
         return self._numpy_frame()
 

@@ -1,7 +1,8 @@
 """``python -m bench call --participants 4 --seconds 20 [--json]``, ``python -m bench
 rejoin --count 50 [--json]``, ``python -m bench streams [--json]``, and the window's:
 ``python -m bench render --tiles 9 [--json]``, ``python -m bench captions [--json]``,
-``python -m bench startup [--json]``, ``python -m bench convert [--json]``."""
+``python -m bench startup [--json]``, ``python -m bench convert [--json]``, and
+``python -m bench scale --peers 16 [--json]``."""
 
 from __future__ import annotations
 
@@ -38,7 +39,30 @@ def main(argv: list[str] | None = None) -> int:
     convert = sub.add_parser("convert", help="PyAV reformat against QVideoFrame.toImage()")
     convert.add_argument("--frames", type=int, default=300, help="frames per path and size")
     convert.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    scale = sub.add_parser("scale", help="16 simulcast cameras received as thumbnails, then full")
+    scale.add_argument("--peers", type=int, default=16)
+    scale.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    scale.add_argument("--fps", type=float, default=5.0, help="each peer's frame rate")
+    scale.add_argument(
+        "--congestion-control", action="store_true", help="leave the SFU's congestion control on"
+    )
+    scale.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    loss = sub.add_parser(
+        "loss", help="audio and video at random packet loss, with/without concealment"
+    )
+    loss.add_argument("--seconds", type=float, default=12.0)
+    loss.add_argument("--loss", type=float, default=0.1, help="share of RTP packets dropped")
+    loss.add_argument("--seed", type=int, default=7)
+    loss.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     args = parser.parse_args(argv)
+    if args.command == "loss":
+        from bench.loss import main_loss
+
+        return main_loss(args.seconds, args.loss, args.seed, args.json)
+    if args.command == "scale":
+        from bench.scale import main_scale
+
+        return main_scale(args.peers, args.seconds, args.fps, args.json, args.congestion_control)
     if args.command == "render":
         from bench.render import main_render
 

@@ -131,7 +131,9 @@ def start_sdk_peer(url: str, token: str) -> subprocess.Popen[str]:
 
 
 async def join_and_publish(url: str, token: str) -> Room:
-    room = Room(RoomOptions(ice_servers=[]))
+    # Full rejoins are what is measured: each one is a new session, its engine and
+    # PeerConnections must all go (a resumed session keeps its own).
+    room = Room(RoomOptions(ice_servers=[], resume=False))
     await room.connect(url, token)
     await room.publish_track(TestPatternTrack(), TrackSource.CAMERA, width=640, height=360)
     await room.publish_track(ToneTrack(440.0), TrackSource.MICROPHONE)

@@ -2,9 +2,12 @@
 
 They use the official LiveKit SDK (a test dependency) so that the benchmark's
 figures are those of our client receiving what a real client sends: each peer
-publishes stamped 640x360@30 VP8 video and a tone.  Usage (internal):
-``python -m devtools.sdk_peers [--fps N] URL [TOKEN ...]`` (tokens one per line on
-stdin when not given: ``start_peers`` does that).
+publishes stamped 640x360@30 VP8 video of a webcam-like scene
+(:mod:`client.media.camera_scene`, which encodes to what a real camera costs) and
+a tone.  With ``--simulcast`` each peer instead publishes a 1280x720 source as
+720p/360p/180p simulcast, as browsers do.  Usage (internal):
+``python -m devtools.sdk_peers [--fps N] [--simulcast] [--no-audio] URL [TOKEN ...]``
+(tokens one per line on stdin when not given: ``start_peers`` does that).
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ import numpy as np
 from livekit import rtc
 
 from client.media import frame_stamp
+from client.media.camera_scene import CameraScene
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
+# A simulcast publication's source: the SDK derives the 360p and 180p layers.
+SIMULCAST_WIDTH, SIMULCAST_HEIGHT = 1280, 720
+# Top layer's bitrate: the SDK's 720p preset (what a browser's 720p camera sends).
+SIMULCAST_MAX_BITRATE = 1_700_000
 SAMPLE_RATE = 48000
 
 
@@ -36,23 +44,44 @@ def camera_options() -> rtc.TrackPublishOptions:
     )
 
 
+def simulcast_camera_options() -> rtc.TrackPublishOptions:
+    """A 720p VP8 camera with simulcast: the SDK adds 360p and 180p layers below
+    the 720p one (publish it from a SIMULCAST_WIDTH x SIMULCAST_HEIGHT source)."""
+    return rtc.TrackPublishOptions(
+        source=rtc.TrackSource.SOURCE_CAMERA,
+        video_codec=rtc.VideoCodec.VP8,
+        simulcast=True,
+        video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=SIMULCAST_MAX_BITRATE),
+        # Many peers share a test machine's CPU, where each real participant has a
+        # machine of their own: without this, libwebrtc's CPU adaptation would
+        # answer the shared load by dropping the upper layers and the frame rate.
+        # (The SDK's public IntEnum holds the protobuf enum's values; only the stubs
+        # tell them apart.)
+        degradation_preference=rtc.DegradationPreference.MAINTAIN_FRAMERATE_AND_RESOLUTION,  # type: ignore[arg-type]
+    )
+
+
 async def feed_stamped_video(
-    source: rtc.VideoSource, seed: int = 0, fps: float = FPS, *, chroma: int = 128
+    source: rtc.VideoSource,
+    seed: int = 0,
+    fps: float = FPS,
+    *,
+    chroma: int = 128,
+    width: int = WIDTH,
+    height: int = HEIGHT,
 ) -> None:
-    """Feed a moving bar with a frame stamp (counter, capture time) at ``fps``."""
-    base = np.zeros((HEIGHT * 3 // 2, WIDTH), np.uint8)
-    base[:HEIGHT] = 60 + 40 * (seed % 4)
-    base[HEIGHT:] = chroma
+    """Feed a webcam-like scene (its room, person and motion picked by ``seed``,
+    tinted by ``chroma``) with a frame stamp (counter, capture time) at ``fps``."""
+    scene = CameraScene(width, height, seed=seed, chroma=chroma, fps=fps)
     counter = 0
     start = time.monotonic()
     while True:
-        buffer = base.copy()
-        x = (counter * 6) % WIDTH
-        buffer[60:HEIGHT, x : x + 48] = 220
+        buffer = scene.render(counter)
         now_ms = int(time.time() * 1000)
-        frame_stamp.draw(buffer[:HEIGHT], frame_stamp.FrameStamp(counter, now_ms))
+        frame_stamp.draw(scene.luma, frame_stamp.FrameStamp(counter, now_ms))
+        # A copy: the scene reuses its buffer for the next frame.
         source.capture_frame(
-            rtc.VideoFrame(WIDTH, HEIGHT, rtc.VideoBufferType.I420, buffer.tobytes())
+            rtc.VideoFrame(width, height, rtc.VideoBufferType.I420, buffer.tobytes())
         )
         counter += 1
         await asyncio.sleep(max(0.0, start + counter / fps - time.monotonic()))
@@ -72,30 +101,48 @@ async def feed_tone(source: rtc.AudioSource, frequency: float, amplitude: float 
 
 
 async def run_peer(
-    url: str, token: str, index: int, tasks: list[asyncio.Task[None]], fps: float = FPS
+    url: str,
+    token: str,
+    index: int,
+    tasks: list[asyncio.Task[None]],
+    fps: float = FPS,
+    *,
+    simulcast: bool = False,
+    audio: bool = True,
 ) -> rtc.Room:
     room = rtc.Room()
     # Peers do not subscribe: their decoding would compete for the CPU we measure.
-    await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
-    video = rtc.VideoSource(WIDTH, HEIGHT)
+    # With simulcast, dynacast (as web clients use it) lets the server pause the
+    # layers no one receives, so the peers encode only what is watched.
+    options = rtc.RoomOptions(auto_subscribe=False, dynacast=simulcast)
+    await room.connect(url, token, options)
+    width, height = (SIMULCAST_WIDTH, SIMULCAST_HEIGHT) if simulcast else (WIDTH, HEIGHT)
+    video = rtc.VideoSource(width, height)
     await room.local_participant.publish_track(
         rtc.LocalVideoTrack.create_video_track("camera", video),
-        camera_options(),
+        simulcast_camera_options() if simulcast else camera_options(),
     )
-    audio = rtc.AudioSource(SAMPLE_RATE, 1)
-    await room.local_participant.publish_track(
-        rtc.LocalAudioTrack.create_audio_track("microphone", audio),
-        rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE),
-    )
+    if audio:
+        microphone = rtc.AudioSource(SAMPLE_RATE, 1)
+        await room.local_participant.publish_track(
+            rtc.LocalAudioTrack.create_audio_track("microphone", microphone),
+            rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE),
+        )
+        tasks.append(asyncio.create_task(feed_tone(microphone, 300.0 + 110 * index)))
     chroma = 90 + (index * 37) % 80  # each peer a tint of its own, easy to tell apart
-    tasks.append(asyncio.create_task(feed_stamped_video(video, index, fps, chroma=chroma)))
-    tasks.append(asyncio.create_task(feed_tone(audio, 300.0 + 110 * index)))
+    feed = feed_stamped_video(video, index, fps, chroma=chroma, width=width, height=height)
+    tasks.append(asyncio.create_task(feed))
     return room
 
 
-async def main(url: str, tokens: list[str], fps: float = FPS) -> None:
+async def main(
+    url: str, tokens: list[str], fps: float = FPS, simulcast: bool = False, audio: bool = True
+) -> None:
     tasks: list[asyncio.Task[None]] = []
-    rooms = [await run_peer(url, token, i, tasks, fps) for i, token in enumerate(tokens)]
+    rooms = [
+        await run_peer(url, token, i, tasks, fps, simulcast=simulcast, audio=audio)
+        for i, token in enumerate(tokens)
+    ]
     print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -147,6 +194,15 @@ if __name__ == "__main__":
     rate = float(FPS)
     if arguments[:1] == ["--fps"]:
         rate, arguments = float(arguments[1]), arguments[2:]
+    # ``--simulcast`` next, optionally: 720p sources published with three layers.
+    with_simulcast = arguments[:1] == ["--simulcast"]
+    if with_simulcast:
+        arguments = arguments[1:]
+    # ``--no-audio`` next, optionally: video only (each tone costs a peer about as
+    # much CPU as its video, too much for many peers on 2 cores).
+    with_audio = arguments[:1] != ["--no-audio"]
+    if not with_audio:
+        arguments = arguments[1:]
     # Tokens as arguments, or one per line on stdin (kept out of the process list).
     given = arguments[1:] or [line.strip() for line in sys.stdin if line.strip()]
-    asyncio.run(main(arguments[0], given, rate))
+    asyncio.run(main(arguments[0], given, rate, with_simulcast, with_audio))

@@ -33,7 +33,7 @@ class Counts:
     video: dict[str, int] = field(default_factory=dict)
     audio: dict[str, int] = field(default_factory=dict)
     present: list[str] = field(default_factory=list)
-    events: list[tuple[str, str, float]] = field(default_factory=list)
+    events: list[tuple[str, str, float, str]] = field(default_factory=list)
 
 
 async def _run(url: str, token: str) -> None:
@@ -56,10 +56,10 @@ async def _run(url: str, token: str) -> None:
         tasks.append(asyncio.ensure_future(counter(track, participant.identity)))
 
     def joined(participant: rtc.RemoteParticipant) -> None:
-        counts.events.append(("joined", participant.identity, time.time()))
+        counts.events.append(("joined", participant.identity, time.time(), participant.sid))
 
     def left(participant: rtc.RemoteParticipant) -> None:
-        counts.events.append(("left", participant.identity, time.time()))
+        counts.events.append(("left", participant.identity, time.time(), participant.sid))
 
     room.on("track_subscribed", subscribed)
     room.on("participant_connected", joined)
@@ -130,7 +130,8 @@ class WatchingPeer:
             self._process.kill()
             raise RuntimeError("the watching peer did not start")
         self.samples: list[Sample] = []
-        self.events: list[tuple[str, str, float]] = []
+        #: (kind "joined"/"left", identity, wall time, participant sid)
+        self.events: list[tuple[str, str, float, str]] = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="watching-peer", daemon=True)
         self._reader.start()

@@ -97,6 +97,12 @@ async def test_a_cut_link_is_noticed_and_the_call_comes_back(
         assert reconnected, "no Reconnected event"
         assert reconnected[0][1], "Reconnected announced before the media transports were up"
         assert ours.room.state == ev.ConnectionState.CONNECTED
+        # The server still held our session: it was resumed, and the other
+        # participant never saw us leave.
+        assert ours.room.resume_count == 1
+        assert [e for e in watcher.events if e[1] == "ours"] == [
+            e for e in watcher.events if e[1] == "ours" and e[0] == "joined"
+        ][:1], watcher.events
         noticed = next(at for at, name, _ in states if name == "Reconnecting")
         print(
             f"noticed after {noticed - cut_at:.2f} s; media back after "

@@ -440,6 +440,9 @@ class FailingEngine:
     async def close(self, *, leave: bool) -> None:
         self.closed = True
 
+    def can_resume(self) -> bool:
+        return False
+
 
 async def test_every_session_that_dies_during_a_rejoin_is_closed() -> None:
     started: list[FailingEngine] = []
@@ -454,7 +457,7 @@ async def test_every_session_that_dies_during_a_rejoin_is_closed() -> None:
     room = Rejoining(RoomOptions(reconnect_policy=ReconnectPolicy(delays_s=(0.0,))))
     # Before each attempt the room waits for the server's port to accept connections.
     server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
-    room._url = "ws://127.0.0.1:%d" % server.sockets[0].getsockname()[1]
+    room._url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     room.state = ev.ConnectionState.CONNECTED
     first = FailingEngine(dies=True)
     room._engine = first  # type: ignore[assignment]

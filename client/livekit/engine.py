@@ -29,7 +29,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from livekit.protocol import models, rtc
 
-from client.livekit import errors, ice_servers, network_access
+from client.livekit import errors, ice_restart, ice_servers, network_access
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.liveness import LivenessWatch
@@ -105,6 +105,8 @@ class Engine:
         # chosen: handling them waits (and, the dispatcher being sequential, so does
         # every message after them, which keeps their order).
         self._transports_ready = asyncio.Event()
+        self._ice_restarts: list[asyncio.Task[bool]] = []
+        self._tasks_after_resume: asyncio.Task[None] | None = None
 
     @property
     def signal(self) -> SignalClient:
@@ -161,13 +163,79 @@ class Engine:
         )
         await self.publisher.negotiate()
         await self._wait_media_connected()
+        self._watch_liveness()
+        return join
+
+    def _watch_liveness(self) -> None:
         watch = LivenessWatch(
             lambda: self._signal.last_heard_at,
             lambda: [t.pc for t in (self.publisher, self.subscriber) if t is not None],
             self._fail,
         )
         self._liveness_task = spawn(watch.run(), "engine-liveness")
-        return join
+
+    def can_resume(self) -> bool:
+        """Whether this failed session's media transports could carry on (same
+        network, PeerConnections still up) if the server still holds it."""
+        if self._closing or not self.participant_sid:
+            return False
+        for transport in (self.publisher, self.subscriber):
+            if transport is None or transport.pc.connectionState in ("failed", "closed"):
+                return False
+            if ice_restart.local_addresses_changed(transport.pc):
+                return False
+        return True
+
+    async def resume(self, url: str, token: str) -> None:
+        """Carry this session on over a new signal connection: the others keep
+        seeing the same participant, tracks and subscriptions.  Raises a
+        ConnectError when the server no longer holds the session."""
+        assert self.publisher is not None
+        await self._signal.close()
+        signal = SignalClient(self._on_signal, self._on_signal_closed)
+        options = self._options
+        await signal.resume(
+            url,
+            token,
+            self.participant_sid,
+            SignalOptions(
+                auto_subscribe=options.auto_subscribe,
+                extra_ca_file=options.extra_ca_file,
+                proxy=options.proxy,
+            ),
+        )
+        self._signal = signal
+        self.failed, self.failure_reason = False, ""
+        self._failed = asyncio.Event()
+        self._watch_liveness()
+        # Tell the server's ICE agent at once that our publisher path works again.
+        self._tasks_after_resume = spawn(
+            ice_restart.refresh_consent(self.publisher.pc), "publisher-consent"
+        )
+        # Our offer also tells the server the transport is ours again.
+        await self.publisher.negotiate()
+        # The others' decoders lost their reference frames during the outage; a
+        # keyframe now spares them a request round trip through the server.
+        for transceiver in self.publisher.pc.getTransceivers():
+            if transceiver.kind == "video" and transceiver.sender.track is not None:
+                transceiver.sender._send_keyframe()
+
+    async def wait_media_flowing(self, timeout_s: float) -> bool:
+        """Both transports connected and, after an ICE restart, a pair nominated."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    restarts_done = all(t.done() for t in self._ice_restarts)
+                    if restarts_done and not all(t.result() for t in self._ice_restarts):
+                        return False
+                    states = {t.pc.connectionState for t in (self.publisher, self.subscriber) if t}
+                    if restarts_done and states == {"connected"}:
+                        return True
+                    if self.failed:
+                        return False
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            return False
 
     async def _wait_media_connected(self) -> None:
         """A session counts as joined once its publisher transport is up (the data
@@ -335,6 +403,11 @@ class Engine:
     async def _handle_subscriber_offer(self, offer: rtc.SessionDescription) -> None:
         assert self.subscriber is not None and self._rebinder is not None
         self._mid_to_track.update(dict(offer.mid_to_track_id))
+        restarting = []
+        if ice_restart.restarts_ice(self.subscriber.pc, offer.sdp):
+            # The server restarts ICE after we resumed the session: restart ours too.
+            log.info("the server restarts ICE on the subscriber transport")
+            restarting = await ice_restart.prepare_restart(self.subscriber.pc)
         try:
             await self.subscriber.apply_offer(offer.sdp)
         except Exception as exc:
@@ -349,6 +422,8 @@ class Engine:
                 answer=rtc.SessionDescription(type="answer", sdp=answer.sdp, id=offer.id)
             )
         )
+        if restarting:
+            self._ice_restarts = ice_restart.finish_restart(restarting, offer.sdp)
 
     def _on_aiortc_track(self, track: MediaStreamTrack) -> None:
         assert self.subscriber is not None
@@ -468,8 +543,9 @@ class Engine:
     async def close(self, *, leave: bool) -> None:
         """Close everything; send a LeaveRequest first when ``leave`` is set."""
         self._closing = True
-        if self._liveness_task is not None:
-            self._liveness_task.cancel()
+        for task in (self._liveness_task, self._tasks_after_resume, *self._ice_restarts):
+            if task is not None:
+                task.cancel()
         # Not cancel(): the callers were not cancelled, their session ended.
         for pending in self._pending_publishes.values():
             if not pending.done():

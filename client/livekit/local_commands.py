@@ -98,6 +98,13 @@ class LocalParticipantCommands:
         for publication in list(self.wanted):
             await self.publish_on(engine, publication)
 
+    async def publish_missing(self, engine: Engine) -> None:
+        """After a resumed session: publish what the outage interrupted (the tracks
+        the server had accepted are still published)."""
+        for publication in list(self.wanted):
+            if not publication.sid:
+                await self.publish_on(engine, publication)
+
     async def publish_on(self, engine: Engine, publication: LocalTrackPublication) -> None:
         sending = publication.new_sending_track()
         request = rtc.AddTrackRequest(

@@ -63,6 +63,9 @@ class RoomOptions:
     video_codec: str = "VP8"
     reconnect: bool = True
     reconnect_policy: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    #: After an outage, carry the session on when the server still holds it (the
+    #: others see no leave and rejoin); False: always rejoin as a new session.
+    resume: bool = True
     #: PEM file of certificate authorities trusted on top of the system store (for the
     #: signaling connection and TURN over TLS).
     extra_ca_file: Path | None = None
@@ -98,6 +101,8 @@ class Room:
         # Set whenever the room is CONNECTED or DISCONNECTED (not mid-rejoin).
         self._settled = asyncio.Event()
         self.reconnect_count = 0
+        #: Reconnections that kept the session (the others saw no leave and rejoin).
+        self.resume_count = 0
         #: Whether this call's network drops UDP (None: not probed yet).
         self._udp_blocked: bool | None = None
         #: Engines started, for leak checks: each must be closed when replaced.
@@ -240,27 +245,73 @@ class Room:
         self._set_state(ev.ConnectionState.DISCONNECTED)
         self.events.emit(ev.Disconnected(reason, error))
 
-    async def _reconnect(self, reason: str) -> None:
-        log.info("connection lost (%s): rejoining", reason)
-        self._set_state(ev.ConnectionState.RECONNECTING)
-        old, self._engine = self._engine, None
-        if old is not None:
-            # In the background: a dead path can make its teardown slow (a socket
-            # close that waits for an answer), and the rejoin must not wait for it.
-            # A closing engine is silent at once.
-            retiring = spawn(old.close(leave=False), "retire-engine")
-            self._retiring.add(retiring)
-            retiring.add_done_callback(self._retiring.discard)
-        # Media from the old session is gone: the tracks will come back anew.
-        self.reconciler.drop_all_tracks()
-        policy = self.options.reconnect_policy
+    def _retire(self, engine: Engine) -> None:
+        """Close a dead session in the background: a dead path can make its teardown
+        slow (a socket close that waits for an answer), and the rejoin must not wait
+        for it.  A closing engine is silent at once."""
+        retiring = spawn(engine.close(leave=False), "retire-engine")
+        self._retiring.add(retiring)
+        retiring.add_done_callback(self._retiring.discard)
+
+    def _first_hop(self) -> tuple[str, int]:
         try:
             access = NetworkAccess.for_url(
                 self._url, extra_ca_file=self.options.extra_ca_file, proxy=self.options.proxy
             )
-            host, port = first_hop(self._url, access.proxy)
+            return first_hop(self._url, access.proxy)
         except errors.ConnectError:
-            host, port = endpoint_of(self._url)
+            return endpoint_of(self._url)
+
+    async def _resume(self, engine: Engine, reason: str) -> bool:
+        """Carry the lost session on when the server still holds it: the others see
+        the same participant (no leave and rejoin), the subscriptions and tracks
+        stay.  False when that is impossible; the caller then rejoins."""
+        self.events.emit(ev.Reconnecting(reason, 1))
+        await wait_reachable(*self._first_hop())
+        if self._leaving or not engine.can_resume():
+            return False
+        try:
+            await engine.resume(self._url, self._token)
+        except errors.ConnectError as exc:
+            log.info("the session cannot be resumed (%s): rejoining", exc)
+            return False
+        if not await engine.wait_media_flowing(SUBSCRIBER_MEDIA_TIMEOUT_S):
+            log.info("the session resumed but its media did not: rejoining")
+            return False
+        return True
+
+    async def _reconnect(self, reason: str) -> None:
+        log.info("connection lost (%s): reconnecting", reason)
+        self._set_state(ev.ConnectionState.RECONNECTING)
+        old, self._engine = self._engine, None
+        resumed = False
+        try:
+            resumed = (
+                old is not None
+                and self.options.resume
+                and old.can_resume()
+                and await self._resume(old, reason)
+            )
+        finally:
+            # Also when cancelled (the user left meanwhile): the old session must close.
+            if old is not None and (not resumed or self._leaving):
+                self._retire(old)
+        if resumed and not self._leaving:
+            assert old is not None
+            self._engine = old
+            try:
+                await self._commands.publish_missing(old)
+            except Exception as exc:
+                log.warning("publishing after the resume failed: %s", exc)
+            self.reconnect_count += 1
+            self.resume_count += 1
+            self._set_state(ev.ConnectionState.CONNECTED)
+            self.events.emit(ev.Reconnected(1))
+            return
+        # Media from the old session is gone: the tracks will come back anew.
+        self.reconciler.drop_all_tracks()
+        policy = self.options.reconnect_policy
+        host, port = self._first_hop()
         attempt = 0
         while not self._leaving:
             attempt += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 import platform
@@ -54,6 +55,8 @@ CloseHandler = Callable[[str], None]
 class SignalOptions:
     auto_subscribe: bool = True
     adaptive_stream: bool = False
+    #: Resume this participant session (LiveKit's reconnect=1&sid=...) instead of joining.
+    resume_sid: str = ""
     #: PEM file of certificate authorities trusted on top of the system store.
     extra_ca_file: Path | None = None
     #: HTTP proxy for wss:// ("http://[user:password@]host:port"); None: from the
@@ -115,6 +118,8 @@ def _client_query(token: str, options: SignalOptions) -> str:
         "os": platform.system().lower(),
         "os_version": platform.release(),
     }
+    if options.resume_sid:
+        query.update(reconnect="1", sid=options.resume_sid, reconnect_reason="1")
     return urlencode(query)
 
 
@@ -175,6 +180,36 @@ class SignalClient:
     ) -> rtc.JoinResponse:
         """Open the socket and wait for the JoinResponse; raises a ConnectError."""
         options = options or SignalOptions()
+        if options.resume_sid:
+            raise ValueError("join() with resume_sid: use resume()")
+        response = await self._open(url, token, options)
+        if not isinstance(response, rtc.JoinResponse):
+            await self._dispose()
+            raise errors.ServerUnreachableError("the server answered a join as a resume")
+        if response.ping_interval > 0:
+            self.ping_interval_s = float(response.ping_interval)
+        if response.ping_timeout > 0:
+            self.ping_timeout_s = float(response.ping_timeout)
+        self._start_loops()
+        return response
+
+    async def resume(
+        self, url: str, token: str, participant_sid: str, options: SignalOptions | None = None
+    ) -> rtc.ReconnectResponse:
+        """Reopen the signal of a session the server still holds (LiveKit's
+        ``reconnect=1&sid=``); raises a ConnectError when it does not."""
+        options = dataclasses.replace(options or SignalOptions(), resume_sid=participant_sid)
+        response = await self._open(url, token, options)
+        if not isinstance(response, rtc.ReconnectResponse):
+            # A fresh join would be a second participant of ours: not what was asked.
+            await self._dispose()
+            raise errors.ServerUnreachableError("the server no longer holds the session")
+        self._start_loops()
+        return response
+
+    async def _open(
+        self, url: str, token: str, options: SignalOptions
+    ) -> rtc.JoinResponse | rtc.ReconnectResponse:
         base = websocket_base(url)
         full_url = f"{base}/rtc?{_client_query(token, options)}"
         access = NetworkAccess.for_url(
@@ -192,21 +227,19 @@ class SignalClient:
         except BaseException:
             await self._dispose()
             raise
-        if join.ping_interval > 0:
-            self.ping_interval_s = float(join.ping_interval)
-        if join.ping_timeout > 0:
-            self.ping_timeout_s = float(join.ping_timeout)
+        return join
+
+    def _start_loops(self) -> None:
         self._last_pong = self.last_heard_at = time.monotonic()
         self._tasks = [
             spawn(self._read_loop(), "signal-read"),
             spawn(self._dispatch_loop(), "signal-dispatch"),
             spawn(self._ping_loop(), "signal-ping"),
         ]
-        return join
 
     async def _open_and_join(
         self, full_url: str, base: str, token: str, access: NetworkAccess
-    ) -> rtc.JoinResponse:
+    ) -> rtc.JoinResponse | rtc.ReconnectResponse:
         assert self._session is not None
         try:
             self._ws = await self._session.ws_connect(
@@ -251,6 +284,8 @@ class SignalClient:
             kind = response.WhichOneof("message")
             if kind == "join":
                 return response.join
+            if kind == "reconnect":
+                return response.reconnect
             if kind == "leave":
                 raise leave_error(response.leave)
             # Anything before the join response is unexpected; keep it for later.

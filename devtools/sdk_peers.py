@@ -12,6 +12,7 @@ a tone.  With ``--simulcast`` each peer instead publishes a 1280x720 source as
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import signal
@@ -33,14 +34,14 @@ SIMULCAST_MAX_BITRATE = 1_700_000
 SAMPLE_RATE = 48000
 
 
-def camera_options() -> rtc.TrackPublishOptions:
+def camera_options(max_bitrate: int = 800_000) -> rtc.TrackPublishOptions:
     """A plain 30 fps VP8 camera, as a web client without simulcast sends it."""
     return rtc.TrackPublishOptions(
         source=rtc.TrackSource.SOURCE_CAMERA,
         video_codec=rtc.VideoCodec.VP8,
         simulcast=False,
         # The SDK's 360p preset caps the frame rate below 30 fps.
-        video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=800_000),
+        video_encoding=rtc.VideoEncoding(max_framerate=30, max_bitrate=max_bitrate),
     )
 
 
@@ -109,6 +110,7 @@ async def run_peer(
     *,
     simulcast: bool = False,
     audio: bool = True,
+    max_bitrate: int = 800_000,
 ) -> rtc.Room:
     room = rtc.Room()
     # Peers do not subscribe: their decoding would compete for the CPU we measure.
@@ -120,7 +122,7 @@ async def run_peer(
     video = rtc.VideoSource(width, height)
     await room.local_participant.publish_track(
         rtc.LocalVideoTrack.create_video_track("camera", video),
-        simulcast_camera_options() if simulcast else camera_options(),
+        simulcast_camera_options() if simulcast else camera_options(max_bitrate),
     )
     if audio:
         microphone = rtc.AudioSource(SAMPLE_RATE, 1)
@@ -136,11 +138,18 @@ async def run_peer(
 
 
 async def main(
-    url: str, tokens: list[str], fps: float = FPS, simulcast: bool = False, audio: bool = True
+    url: str,
+    tokens: list[str],
+    fps: float = FPS,
+    simulcast: bool = False,
+    audio: bool = True,
+    max_bitrate: int = 800_000,
 ) -> None:
     tasks: list[asyncio.Task[None]] = []
     rooms = [
-        await run_peer(url, token, i, tasks, fps, simulcast=simulcast, audio=audio)
+        await run_peer(
+            url, token, i, tasks, fps, simulcast=simulcast, audio=audio, max_bitrate=max_bitrate
+        )
         for i, token in enumerate(tokens)
     ]
     print("ready", flush=True)
@@ -156,16 +165,23 @@ async def main(
 
 
 def start_peers(
-    url: str, tokens: list[str], fps: float = FPS, netns: str | None = None
+    url: str,
+    tokens: list[str],
+    fps: float = FPS,
+    netns: str | None = None,
+    *,
+    max_bitrate: int | None = None,
 ) -> subprocess.Popen[str]:
     """Run peers in a process of their own; returns once they all publish.  The tokens
     go through a pipe, so they never appear in a process list or a traceback.  With
     ``netns`` (a name under /run/netns, e.g. a ``ServerNamespace``) the process runs in
-    that network namespace, on the server's side of a faulty link."""
+    that network namespace, on the server's side of a faulty link.  ``max_bitrate``
+    caps each camera (bits/s), e.g. to what a thumbnail layer of a grid costs."""
     # `ip netns exec` execs the command, so the Popen pid is still the peers' process.
     prefix = [] if netns is None else ["ip", "netns", "exec", netns]
+    extra = [] if max_bitrate is None else ["--max-bitrate", str(max_bitrate)]
     process = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), url],
+        [*prefix, sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), *extra, url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -188,21 +204,31 @@ def stop_peers(process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
         process.wait(5)
 
 
-if __name__ == "__main__":
-    # ``--fps N`` first, optionally: many peers on 2 cores must send fewer frames.
-    arguments = sys.argv[1:]
-    rate = float(FPS)
-    if arguments[:1] == ["--fps"]:
-        rate, arguments = float(arguments[1]), arguments[2:]
-    # ``--simulcast`` next, optionally: 720p sources published with three layers.
-    with_simulcast = arguments[:1] == ["--simulcast"]
-    if with_simulcast:
-        arguments = arguments[1:]
-    # ``--no-audio`` next, optionally: video only (each tone costs a peer about as
-    # much CPU as its video, too much for many peers on 2 cores).
-    with_audio = arguments[:1] != ["--no-audio"]
-    if not with_audio:
-        arguments = arguments[1:]
+def _parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devtools.sdk_peers")
+    # Many peers on 2 cores must send fewer frames.
+    parser.add_argument("--fps", type=float, default=float(FPS))
+    # 720p sources published with three layers.
+    parser.add_argument("--simulcast", action="store_true")
+    # Video only: each tone costs a peer about as much CPU as its video.
+    parser.add_argument("--no-audio", action="store_true")
+    parser.add_argument("--max-bitrate", type=int, default=800_000, help="bits/s per camera")
+    parser.add_argument("url")
     # Tokens as arguments, or one per line on stdin (kept out of the process list).
-    given = arguments[1:] or [line.strip() for line in sys.stdin if line.strip()]
-    asyncio.run(main(arguments[0], given, rate, with_simulcast, with_audio))
+    parser.add_argument("tokens", nargs="*")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments = _parse_arguments()
+    given = arguments.tokens or [line.strip() for line in sys.stdin if line.strip()]
+    asyncio.run(
+        main(
+            arguments.url,
+            given,
+            arguments.fps,
+            arguments.simulcast,
+            not arguments.no_audio,
+            arguments.max_bitrate,
+        )
+    )

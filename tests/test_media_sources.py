@@ -121,6 +121,9 @@ def test_read_stamp_absent() -> None:
     assert luma is not None
     luma[:] = 128
     assert read_stamp(frame) is None
+    # A frame narrower than the stamp grid (a corrupt picture, a tiny layer).
+    narrow = av.VideoFrame(8, 360, "yuv420p")
+    assert read_stamp(narrow) is None
 
 
 @pytest.mark.parametrize("frequency", [440.0, 660.0])

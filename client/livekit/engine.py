@@ -29,7 +29,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from livekit.protocol import models, rtc
 
-from client.livekit import errors, ice_restart, ice_servers, network_access
+from client.livekit import errors, ice_restart, ice_servers, loss_concealment, network_access
 from client.livekit.aiortc_compat import ReceiverRebinder, start_media_when_connected
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.liveness import LivenessWatch
@@ -83,7 +83,7 @@ class Engine:
     def __init__(self, listener: EngineListener, options: EngineOptions) -> None:
         self._listener = listener
         self._options = options
-        self._signal = SignalClient(self._on_signal, self._on_signal_closed)
+        self._signal = self._new_signal()
         self.publisher: PCTransport | None = None
         self.subscriber: PCTransport | None = None
         self._rebinder: ReceiverRebinder | None = None
@@ -107,6 +107,11 @@ class Engine:
         self._transports_ready = asyncio.Event()
         self._ice_restarts: list[asyncio.Task[bool]] = []
         self._tasks_after_resume: asyncio.Task[None] | None = None
+
+    def _new_signal(self) -> SignalClient:
+        signal = SignalClient(self._on_signal, self._on_signal_closed)
+        signal.on_rtt = lambda ms: loss_concealment.set_round_trip(ms / 1000)
+        return signal
 
     @property
     def signal(self) -> SignalClient:
@@ -192,7 +197,7 @@ class Engine:
         ConnectError when the server no longer holds the session."""
         assert self.publisher is not None
         await self._signal.close()
-        signal = SignalClient(self._on_signal, self._on_signal_closed)
+        signal = self._new_signal()
         options = self._options
         await signal.resume(
             url,

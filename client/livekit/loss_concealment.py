@@ -23,9 +23,10 @@ What this module changes, per receiver (installed once, process-wide):
   sender we decode it) and produced by our encoder (libopus ``fec`` with an
   expected loss, which also makes it pick the SILK/hybrid modes that carry it).
 * Video.  Frames are assembled by sequence number and marker bit.  A hole that
-  NACK retransmission has not filled after ``KEYFRAME_REQUEST_AFTER_S`` asks for
-  a keyframe; after ``GIVE_UP_AFTER_S``, or as soon as a complete keyframe sits
-  after it, the hole is skipped.  After a skipped hole or a failed decode no
+  NACK retransmission has not filled after ``KEYFRAME_REQUEST_AFTER_S`` (or 1.5
+  round trips, when longer) asks for a keyframe; after ``GIVE_UP_AFTER_S`` (or
+  three round trips), or as soon as a complete keyframe sits after it, the hole
+  is skipped.  After a skipped hole or a failed decode no
   frame reaches the decoder until a keyframe does (a P-frame on a broken
   reference only smears), and a PLI goes to the sender's media SSRC at most every
   ``PLI_INTERVAL_S`` until that keyframe arrives.
@@ -84,6 +85,31 @@ MAX_MISORDER = 100
 # Video timings, in seconds of wall clock.
 KEYFRAME_REQUEST_AFTER_S = 0.2
 GIVE_UP_AFTER_S = 0.4
+#: How many round trips a hole is given before asking for a keyframe, and before
+#: skipping it: a retransmission needs one round trip, a repeated request two.
+KEYFRAME_REQUEST_ROUND_TRIPS = 1.5
+GIVE_UP_ROUND_TRIPS = 3.0
+
+_round_trip_s = 0.0
+
+
+def set_round_trip(seconds: float) -> None:
+    """The network's round-trip time (the signal's ping), which sets how long a
+    hole in the video may wait for its retransmission.  Fixed waits shorter than
+    the round trip turn every lost packet into a keyframe request, and the picture
+    freezes on a slow lossy link."""
+    global _round_trip_s
+    _round_trip_s = max(0.0, seconds)
+
+
+def keyframe_request_after_s() -> float:
+    return max(KEYFRAME_REQUEST_AFTER_S, KEYFRAME_REQUEST_ROUND_TRIPS * _round_trip_s)
+
+
+def give_up_after_s() -> float:
+    return max(GIVE_UP_AFTER_S, GIVE_UP_ROUND_TRIPS * _round_trip_s)
+
+
 PLI_INTERVAL_S = 0.3
 # Packets kept for one unfinished video frame region before forcing a skip.
 VIDEO_CAPACITY = 512
@@ -477,6 +503,10 @@ class VideoLossBuffer(JitterBuffer):
         self.gate = KeyframeGate(stats)
         self._clock = clock
         self._waiting: dict[int, RtpPacket] = {}
+        # Packets that may begin a keyframe, classified once on arrival: searching
+        # for the next keyframe must not parse every waiting packet again on every
+        # arrival (at 10 % loss the buffer is often waiting for one).
+        self._key_candidates: set[int] = set()
         self._head: int | None = None
         self._newest: int | None = None
         self._hole_since: float | None = None
@@ -490,6 +520,7 @@ class VideoLossBuffer(JitterBuffer):
         ext = _unwrap(self._newest, packet.sequence_number)
         if self._newest is None or ext - self._newest > MAX_SEQUENCE_JUMP:
             self._waiting.clear()
+            self._key_candidates.clear()
             self._head = ext
             self._newest = ext
             self._hole_since = None
@@ -498,10 +529,14 @@ class VideoLossBuffer(JitterBuffer):
             if self._head - ext <= MAX_MISORDER:
                 return False, None  # a retransmission that came too late
             self._waiting.clear()
+            self._key_candidates.clear()
             self._head = ext
             self._newest = ext
             self.gate.broken()
-        self._waiting.setdefault(ext, packet)
+        if ext not in self._waiting:
+            self._waiting[ext] = packet
+            if self._may_start_keyframe(packet):
+                self._key_candidates.add(ext)
         self._newest = max(self._newest, ext)
         items = self._release_ready()
         if not items:
@@ -547,7 +582,7 @@ class VideoLossBuffer(JitterBuffer):
             waited = now - self._hole_since
             if (
                 key is not None
-                or waited >= GIVE_UP_AFTER_S
+                or waited >= give_up_after_s()
                 or self._newest - self._head > VIDEO_CAPACITY
             ):
                 self.stats.video_gaps_skipped += 1
@@ -558,15 +593,29 @@ class VideoLossBuffer(JitterBuffer):
                 else:
                     self._drop_before(self._head + 1)
                 continue
-            if waited >= KEYFRAME_REQUEST_AFTER_S:
+            if waited >= keyframe_request_after_s():
                 self.keyframe_wanted = True
             return items
 
     def _drop_before(self, seq: int) -> None:
         assert self._head is not None
-        for old in range(self._head, seq):
-            self._waiting.pop(old, None)
+        if seq - self._head > len(self._waiting):
+            for old in [s for s in self._waiting if s < seq]:
+                del self._waiting[old]
+        else:
+            for old in range(self._head, seq):
+                self._waiting.pop(old, None)
+        self._key_candidates = {s for s in self._key_candidates if s >= seq}
         self._head = max(self._head, seq)
+
+    def _may_start_keyframe(self, packet: RtpPacket) -> bool:
+        codec = self._codecs.get(packet.payload_type)
+        name = codec.name.lower() if codec is not None else ""
+        if name == "vp8":
+            return _vp8_start(packet)[1]
+        if name == "h264":
+            return _h264_start(packet)[1]
+        return True  # unknown codec: every picture counts as decodable
 
     def _starts(self, seq: int) -> tuple[bool, bool]:
         """(starts a picture, starts a keyframe) for the packet at ``seq``."""
@@ -611,9 +660,11 @@ class VideoLossBuffer(JitterBuffer):
 
     def _next_keyframe_start(self, after: int, *, complete: bool = False) -> int | None:
         assert self._newest is not None
-        for seq in sorted(s for s in self._waiting if s >= after):
+        for seq in sorted(s for s in self._key_candidates if s >= after):
+            if seq not in self._waiting:
+                continue
             if self._starts(seq)[1] and (not complete or self._complete_picture(seq) is not None):
-                return seq
+                return int(seq)
         return None
 
 

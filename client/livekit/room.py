@@ -105,6 +105,8 @@ class Room:
         self.resume_count = 0
         #: Whether this call's network drops UDP (None: not probed yet).
         self._udp_blocked: bool | None = None
+        #: The next session goes through the TURN relay (the last one's media failed).
+        self._relay_next = False
         #: Engines started, for leak checks: each must be closed when replaced.
         self.engines_started = 0
 
@@ -147,12 +149,12 @@ class Room:
             raise RuntimeError("already connected")
         self._url, self._token, self._leaving = url, token, False
         self._set_state(ev.ConnectionState.CONNECTING)
-        self._udp_blocked = None
+        self._udp_blocked, self._relay_next = None, False
         try:
             try:
                 engine = await self._start_engine()
             except errors.MediaConnectionError:
-                if self._udp_blocked is not True:
+                if not self._relay_next:
                     raise
                 log.info("media did not connect over UDP: trying the TURN relay")
                 engine = await self._start_engine()
@@ -172,7 +174,7 @@ class Room:
                 auto_subscribe=self.options.auto_subscribe,
                 ice_servers=self.options.ice_servers,
                 video_codec=self.options.video_codec,
-                udp_blocked=self._udp_blocked,
+                udp_blocked=True if self._relay_next else self._udp_blocked,
                 relay_tls=self.options.relay_tls,
                 extra_ca_file=self.options.extra_ca_file,
                 proxy=self.options.proxy,
@@ -183,17 +185,20 @@ class Room:
             await engine.connect(self._url, self._token)
         except errors.MediaConnectionError:
             await engine.close(leave=False)
-            if engine.udp_blocked is False:
-                # UDP answered but media did not get through (a firewall that lets
-                # the TURN port through but not the SFU's): relays next time.
-                self._udp_blocked = True
+            # UDP answered but media did not get through (a firewall that lets the
+            # TURN port through but not the SFU's, or just a bad moment): the next
+            # attempt goes through the relay, the one after probes again.
+            self._relay_next = engine.udp_blocked is False
             raise
         except BaseException:
             await engine.close(leave=False)
+            self._relay_next = False
             raise
-        # Kept for the rejoins of this call: a blocked network stays blocked, and
-        # probing again would delay each rejoin.
-        self._udp_blocked = engine.udp_blocked
+        forced, self._relay_next = self._relay_next, False
+        # A probe's verdict is kept for the rejoins of this call (a blocked network
+        # stays blocked, and probing again would delay each rejoin); a relay used
+        # because one attempt failed is not a verdict.
+        self._udp_blocked = None if forced else engine.udp_blocked
         return engine
 
     def require_engine(self) -> Engine:

@@ -169,6 +169,8 @@ class SignalClient:
         self.ping_interval_s = DEFAULT_PING_INTERVAL_S
         self.ping_timeout_s = DEFAULT_PING_TIMEOUT_S
         self.rtt_ms = 0
+        #: Called with each new round-trip measurement (milliseconds).
+        self.on_rtt: Callable[[int], None] | None = None
         self.garbage_frames = 0
 
     @property
@@ -366,6 +368,8 @@ class SignalClient:
             sent = response.pong_resp.last_ping_timestamp
             if sent:
                 self.rtt_ms = max(0, int(time.time() * 1000) - sent)
+                if self.on_rtt is not None:
+                    self.on_rtt(self.rtt_ms)
 
     async def _ping_loop(self) -> None:
         while self.connected:

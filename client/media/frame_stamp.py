@@ -79,8 +79,8 @@ def read(luma: npt.NDArray[np.uint8]) -> FrameStamp | None:
     """Read a stamp back from a 2-D luma plane; None if absent or damaged."""
     height, width = luma.shape
     size = block_size(width)
-    if height < size * ROWS:
-        return None
+    if height < size * ROWS or width < size * BLOCKS_PER_ROW:
+        return None  # too small to hold a stamp (a thumbnail, a damaged frame)
     # Sample five pixels around the centre of each block (codecs smear the
     # edges): strided slices cost microseconds, so every frame can be read.
     grid = luma[: size * ROWS, : size * BLOCKS_PER_ROW]

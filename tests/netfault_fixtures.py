@@ -12,19 +12,14 @@ Registered in tests/conftest.py through `pytest_plugins`.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from devtools.netfaults import LinkFaults, ServerNamespace
+from devtools.netfaults.certificates import write_self_signed_cert
 from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
 from devtools.sandbox.netns import in_test_netns
 
@@ -36,39 +31,6 @@ FAULTY_RTC_UDP_PORT = 7982
 FAULTY_TURN_UDP_PORT = 3578
 #: livekit-server advertises TURN/TLS as `turns:<domain>:443` whatever its tls_port.
 FAULTY_TURN_TLS_PORT = 443
-
-
-def write_self_signed_cert(directory: Path, address: str) -> tuple[Path, Path]:
-    """A throwaway certificate for `address` (IP subjectAltName); returns (cert, key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = directory / "turn-cert.pem"
-    key_path = directory / "turn-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    os.chmod(key_path, 0o600)
-    return cert_path, key_path
 
 
 def _require_sandbox() -> None:

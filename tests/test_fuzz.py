@@ -87,15 +87,18 @@ def test_a_found_bug_stays_fixed(
     targets.run_alone(target, bytes.fromhex(hex_input))
 
 
-@pytest.mark.parametrize(
-    ("signature", "target", "hex_input"),
-    [(f"{k[0]}@{k[1]} ({k[2]})", *v) for k, v in KNOWN_CLIENT_BUGS.items()],
-)
-@pytest.mark.xfail(strict=True, reason="a client bug found by fuzzing, not fixed yet")
-def test_known_client_bug_is_fixed(
-    client_logs_captured: None, signature: str, target: str, hex_input: str
-) -> None:
-    targets.run_alone(target, bytes.fromhex(hex_input))
+if KNOWN_CLIENT_BUGS:
+    # Only while some are listed: an empty parameter set would show as a skip.
+
+    @pytest.mark.parametrize(
+        ("signature", "target", "hex_input"),
+        [(f"{k[0]}@{k[1]} ({k[2]})", *v) for k, v in KNOWN_CLIENT_BUGS.items()],
+    )
+    @pytest.mark.xfail(strict=True, reason="a client bug found by fuzzing, not fixed yet")
+    def test_known_client_bug_is_fixed(
+        client_logs_captured: None, signature: str, target: str, hex_input: str
+    ) -> None:
+        targets.run_alone(target, bytes.fromhex(hex_input))
 
 
 @pytest.mark.parametrize("target", sorted(targets.TARGETS))

@@ -8,11 +8,14 @@ does it through ``aiortc_compat``), so these tests exercise the shipping path.
 
 from __future__ import annotations
 
+import random
+
 import av
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.codecs.opus import OpusEncoder
+from aiortc.rtp import RtpPacket
 
 from bench.loss import CorruptOnce, LostForGood, correlation, run_link, speech_pcm
 from client.livekit import aiortc_compat, loss_concealment
@@ -130,3 +133,41 @@ async def test_video_at_random_loss_keeps_flowing(loss: float) -> None:
     assert result.video_frames > 100
     assert result.stats["video"]["video_decode_failures"] == 0
     print("longest video freeze", result.longest_video_freeze_s)
+
+
+class FirstRetransmissionLost:
+    """Drops ``loss`` of the media packets and the first retransmission of each:
+    only a repeated request brings them back."""
+
+    def __init__(self, loss: float, seed: int) -> None:
+        self.rtx_types: frozenset[int] = frozenset()  # set by run_link
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.retransmitted: dict[int, int] = {}
+
+    def __call__(self, packet: RtpPacket) -> bool:
+        if packet.payload_type in self.rtx_types and len(packet.payload) >= 2:
+            original = int.from_bytes(packet.payload[:2], "big")
+            if original in self.retransmitted:
+                self.retransmitted[original] += 1
+                return self.retransmitted[original] == 1
+            return False
+        if self.rng.random() < self.loss:
+            self.retransmitted[packet.sequence_number] = 0
+            return True
+        return False
+
+
+async def test_a_lost_retransmission_is_asked_for_again() -> None:
+    dropper = FirstRetransmissionLost(0.03, 3)
+    result = await run_link(seconds=5.0, loss=0.0, audio=False, decide=dropper)
+    stats = result.stats["video"]
+    assert any(count >= 1 for count in dropper.retransmitted.values()), "nothing retransmitted"
+    assert stats["nack_repeats"] > 0
+    recovered = sum(1 for count in dropper.retransmitted.values() if count >= 2)
+    assert recovered > 0, "no packet came back on a repeated request"
+    assert result.video_frames > 100
+    print(
+        f"repeats {stats['nack_repeats']}, recovered by a repeat {recovered}, "
+        f"gaps skipped {stats['video_gaps_skipped']}"
+    )

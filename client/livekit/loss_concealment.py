@@ -91,6 +91,10 @@ KEYFRAME_REQUEST_ROUND_TRIPS = 1.5
 GIVE_UP_ROUND_TRIPS = 3.0
 
 _round_trip_s = 0.0
+#: The shortest wait before a lost packet is asked for again.
+NACK_REPEAT_MIN_S = 0.1
+#: At most this many sequence numbers in one repeated request.
+NACK_REPEAT_MAX = 64
 
 
 def set_round_trip(seconds: float) -> None:
@@ -143,6 +147,7 @@ class LossStats:
     video_decode_failures: int = 0
     video_frames_dropped_awaiting_keyframe: int = 0
     keyframe_requests: int = 0
+    nack_repeats: int = 0
 
 
 # --- libopus through ctypes -------------------------------------------------------
@@ -597,6 +602,21 @@ class VideoLossBuffer(JitterBuffer):
                 self.keyframe_wanted = True
             return items
 
+    def missing_sequence_numbers(self, *, older_than_s: float) -> list[int]:
+        """The 16-bit sequence numbers of the packets the head picture still waits
+        for, when that hole has been open at least ``older_than_s``."""
+        if self._hole_since is None or self._head is None or self._newest is None:
+            return []
+        if self._clock() - self._hole_since < older_than_s:
+            return []
+        missing = []
+        for seq in range(self._head, self._newest):
+            if seq not in self._waiting:
+                missing.append(seq & 0xFFFF)
+                if len(missing) >= NACK_REPEAT_MAX:
+                    break
+        return missing
+
     def _drop_before(self, seq: int) -> None:
         assert self._head is not None
         if seq - self._head > len(self._waiting):
@@ -704,6 +724,7 @@ class _ReceiverState:
     stats: LossStats
     buffer: AudioLossBuffer | VideoLossBuffer
     last_pli: float = float("-inf")
+    last_nack_repeat: float = float("-inf")
 
 
 def loss_stats(receiver: RTCRtpReceiver) -> LossStats | None:
@@ -745,9 +766,23 @@ def _hook_handle_rtp(
         if state is None or not isinstance(state.buffer, VideoLossBuffer):
             return
         buffer = state.buffer
+        if buffer.media_ssrc is None:
+            return
         wanted = buffer.keyframe_wanted or buffer.gate.awaiting_keyframe
-        if wanted and buffer.media_ssrc is not None:
+        if wanted:
             await self._send_rtcp_pli(buffer.media_ssrc)
+            return
+        # aiortc asks for a lost packet once, when the gap appears; if the request or
+        # the retransmission is lost too, ask again once a round trip has passed.
+        now = time.monotonic()
+        if now - state.last_nack_repeat >= max(NACK_REPEAT_MIN_S, _round_trip_s):
+            missing = buffer.missing_sequence_numbers(
+                older_than_s=max(NACK_REPEAT_MIN_S, _round_trip_s)
+            )
+            if missing and getattr(self, _RTCP_SSRC_SLOT, None) is not None:
+                state.last_nack_repeat = now
+                state.stats.nack_repeats += 1
+                await self._send_rtcp_nack(buffer.media_ssrc, missing)
 
     setattr(_handle_rtp_packet, _HOOK_MARK, True)
     return _handle_rtp_packet

@@ -1,7 +1,8 @@
 """The render benchmark: the window in a call, what showing video costs the UI thread.
 
 A local livekit-server runs in the test network namespace; ``tiles - 1`` official-SDK
-peers (another process) each publish stamped 640x360 VP8 at ``fps`` and a tone; our
+peers (another process) each publish a stamped camera-like 640x360 VP8 stream at ``fps``
+(at most 800 kb/s, 250 kb/s beyond 4 tiles, the rate of a thumbnail layer) and a tone; our
 application window (1920x1080 on a private Xvfb) joins as ``--no-prejoin`` does,
 publishing its own test pattern, so the grid holds ``tiles`` tiles (ours included).
 
@@ -74,10 +75,13 @@ def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> 
         process.wait()
 
 
-def start_sdk_peers(server: LiveKitServer, tokens: list[str], fps: int) -> subprocess.Popen[str]:
+def start_sdk_peers(
+    server: LiveKitServer, tokens: list[str], fps: int, max_bitrate: int = 800_000
+) -> subprocess.Popen[str]:
     """Official-SDK peers (``devtools.sdk_peers``) publishing video and a tone each."""
+    flags = ["--fps", str(fps), "--max-bitrate", str(max_bitrate)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), server.ws_url, *tokens],
+        [sys.executable, "-m", "devtools.sdk_peers", *flags, server.ws_url, *tokens],
         stdout=subprocess.PIPE,
         text=True,
         preexec_fn=die_with_parent,
@@ -295,6 +299,7 @@ class PhaseFigures:
 class RenderFigures:
     tiles: int
     peer_fps: int
+    peer_max_bitrate: int
     seconds: float
     tile_size: str
     ui_thread_ms_per_frame_p50: float
@@ -470,7 +475,16 @@ async def _scenario(
     out["streams"] = show_streams
 
 
-def run_render(tiles: int, seconds: float, fps: int, log: bool = True) -> RenderFigures:
+def peer_bitrate_for(tiles: int) -> int:
+    """What each camera costs a receiver at this grid size.  Beyond 4 tiles a real
+    meeting sends each tile a simulcast thumbnail layer (~250 kb/s), not the full
+    camera; the peers here send one layer, so they send it at that rate."""
+    return 800_000 if tiles <= 4 else 250_000
+
+
+def run_render(
+    tiles: int, seconds: float, fps: int, log: bool = True, peer_bitrate: int | None = None
+) -> RenderFigures:
     from devtools.app_driver import run_app
 
     def say(text: str) -> None:
@@ -485,8 +499,13 @@ def run_render(tiles: int, seconds: float, fps: int, log: bool = True) -> Render
         tokens = [
             token_for(server, f"peer-{i}", ROOM, name=f"Pair {i + 1}") for i in range(tiles - 1)
         ]
-        peers = start_sdk_peers(server, tokens, fps)
-        say(f"{tiles - 1} SDK peers publishing 640x360 VP8 at {fps} fps; opening the window")
+        bitrate = peer_bitrate or peer_bitrate_for(tiles)
+        out["peer_bitrate"] = bitrate
+        peers = start_sdk_peers(server, tokens, fps, bitrate)
+        say(
+            f"{tiles - 1} SDK peers publishing a 640x360 camera-like scene in VP8 at {fps} fps, "
+            f"up to {bitrate // 1000} kb/s; opening the window"
+        )
         timer.install()
         try:
             run_app(lambda app: _scenario(app, server, tiles, seconds, timer, say, out))
@@ -513,6 +532,7 @@ def run_render(tiles: int, seconds: float, fps: int, log: bool = True) -> Render
     return RenderFigures(
         tiles=tiles,
         peer_fps=fps,
+        peer_max_bitrate=out["peer_bitrate"],
         seconds=show.seconds,
         tile_size=out["tile_size"],
         ui_thread_ms_per_frame_p50=round(percentile(frame_paints, 0.5) * 1000, 2),

@@ -35,7 +35,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 
-from client.livekit import loss_concealment
+from client.livekit import loss_concealment, socket_buffers
 from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ _CONNECT_METHOD = "_RTCPeerConnection__connect"
 _RTCP_SSRC_SLOT = "_RTCRtpReceiver__rtcp_ssrc"
 
 loss_concealment.install()
+socket_buffers.install()
 
 
 def internals_available() -> bool:

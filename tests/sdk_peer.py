@@ -24,10 +24,16 @@ WIDTH, HEIGHT, FPS = 640, 360, 30
 SAMPLE_RATE = 48000
 
 
+#: A subscribed video stream silent this long is reopened (see ``_read_video``).
+STREAM_SILENCE_S = 3.0
+
+
 @dataclass
 class ReceivedVideo:
     stamps: list[tuple[float, frame_stamp.FrameStamp]] = field(default_factory=list)
     frames: int = 0
+    #: How often the SDK's stream had to be reopened.
+    stream_restarts: int = 0
 
 
 class SdkPeer:
@@ -89,14 +95,28 @@ class SdkPeer:
 
     async def _read_video(self, track: rtc.Track, sid: str) -> None:
         record = self.video.setdefault(sid, ReceivedVideo())
-        stream = rtc.VideoStream(track, format=rtc.VideoBufferType.I420)
-        async for event in stream:
-            record.frames += 1
-            frame = event.frame
-            luma = frame_stamp.luma_of_i420(frame.data, frame.width, frame.height)
-            stamp = frame_stamp.read(luma)
-            if stamp is not None:
-                record.stamps.append((time.time(), stamp))
+        while True:
+            # The SDK's stream has been seen to deliver nothing while libwebrtc decoded
+            # hundreds of frames (its native queue overflowing under load): after a
+            # silent while, open a new stream on the same track.
+            stream = rtc.VideoStream(track, format=rtc.VideoBufferType.I420)
+            try:
+                while True:
+                    try:
+                        event = await asyncio.wait_for(anext(stream), STREAM_SILENCE_S)
+                    except TimeoutError:
+                        break
+                    except StopAsyncIteration:
+                        return
+                    record.frames += 1
+                    frame = event.frame
+                    luma = frame_stamp.luma_of_i420(frame.data, frame.width, frame.height)
+                    stamp = frame_stamp.read(luma)
+                    if stamp is not None:
+                        record.stamps.append((time.time(), stamp))
+            finally:
+                await stream.aclose()
+            record.stream_restarts += 1
 
     async def _read_audio(self, track: rtc.Track, sid: str) -> None:
         chunks = self.audio.setdefault(sid, [])

@@ -180,7 +180,11 @@ async def test_four_parties_all_receive_each_other(
                 )
             except AssertionError as failure:
                 record = peer.video.get(sid)
-                decoded = record.frames if record else "no"
+                decoded = (
+                    f"{record.frames} (stream reopened {record.stream_restarts} times)"
+                    if record
+                    else "no"
+                )
                 publication = client.room.local_participant.track_publications[sid]
                 sender = publication.transceiver.sender if publication.transceiver else None
                 stats = await sender.getStats() if sender else None

@@ -59,7 +59,10 @@ def language(code: str) -> Iterator[None]:
 
 
 def start_peers(url: str, tokens: list[str]) -> subprocess.Popen[str] | None:
-    return sdk_peers.start_peers(url, tokens, fps=5) if tokens else None
+    # A grid's tiles get thumbnail layers in a real meeting; a full camera each would
+    # only starve the machine the screenshots are taken on.
+    bitrate = 800_000 if len(tokens) <= 3 else 250_000
+    return sdk_peers.start_peers(url, tokens, fps=5, max_bitrate=bitrate) if tokens else None
 
 
 def shoot(out: Path, counts: tuple[int, ...] = COUNTS) -> list[Path]:

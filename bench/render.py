@@ -357,11 +357,13 @@ async def _phase(
     assert page is not None
     tiles = page.stage.grid.tiles
 
-    def received() -> dict[str, int]:
+    def received() -> dict[str, tuple[int, int]]:
+        # (which slot, its count): a track subscribed anew during the phase brings a
+        # new slot counting from zero.
         return {
-            identity: tile.participant.camera_slot.frames_in
+            identity: (id(slot), slot.frames_in)
             for identity, tile in tiles.items()
-            if not tile.participant.is_local and tile.participant.camera_slot is not None
+            if not tile.participant.is_local and (slot := tile.participant.camera_slot) is not None
         }
 
     def painted() -> tuple[int, int]:
@@ -390,7 +392,12 @@ async def _phase(
     packets_end = await _video_packets(app)
     drops = udp_receive_errors() - drops_start
     received_end = received()
-    per_stream = {k: v - received_start.get(k, 0) for k, v in received_end.items()}
+    per_stream = {
+        identity: count - received_start[identity][1]
+        if received_start.get(identity, (None, 0))[0] == slot
+        else count
+        for identity, (slot, count) in received_end.items()
+    }
     threads = {
         name: round((spent - threads_start.get(name, 0.0)) / wall * 100, 1)
         for name, spent in sorted(threads_end.items(), key=lambda item: -item[1])

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
-from types import TracebackType
-from typing import Self
 
-from devtools.byte_pipe import splice
+from devtools.byte_pipe import SplicingServer, splice
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +30,7 @@ _REASONS = {
 }
 
 
-class ConnectProxy:
+class ConnectProxy(SplicingServer):
     """``async with ConnectProxy() as proxy: os.environ["HTTPS_PROXY"] = proxy.url``."""
 
     def __init__(
@@ -44,16 +41,13 @@ class ConnectProxy:
         credentials: tuple[str, str] | None = None,
         refuse_status: int | None = None,
     ) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host=host, port=port)
         self._expected_auth = (
             "Basic " + base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
             if credentials is not None
             else None
         )
         self._refuse_status = refuse_status
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
         #: Tunnels opened (a 200 answer sent), and their "host:port" targets in order.
         self.tunnels = 0
         self.targets: list[str] = []
@@ -61,17 +55,8 @@ class ConnectProxy:
         self.refused = 0
 
     @property
-    def port(self) -> int:
-        assert self._server is not None, "not started"
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    @property
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self._host, self._port)
 
     async def _answer(self, writer: asyncio.StreamWriter, status: int, extra: str = "") -> None:
         if status != 200:
@@ -83,16 +68,12 @@ class ConnectProxy:
         writer.write(f"{head}\r\n{body}".encode("latin-1"))
         await writer.drain()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await self._tunnel(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # the client went away mid-request
         finally:
-            self._connections.discard(task)
             writer.close()
 
     async def _tunnel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -135,26 +116,3 @@ class ConnectProxy:
         self.targets.append(target)
         await self._answer(writer, 200)
         await splice((reader, writer), upstream)
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            for task in list(self._connections):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

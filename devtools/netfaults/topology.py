@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import ctypes.util
 import fcntl
 import os
 import re
-import signal
-import subprocess
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -27,7 +23,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar
 
-from devtools.sandbox.netns import NetnsError, in_test_netns
+from devtools.sandbox.netns import (
+    NetnsError,
+    entering,
+    in_test_netns,
+    pid_alive,
+    remove_namespace,
+    run_ip,
+)
 
 if TYPE_CHECKING:
     from devtools.netfaults.faults import LinkFaults
@@ -47,53 +50,8 @@ _NAME = re.compile(rf"^{re.escape(SERVER_NETNS_PREFIX)}(\d+)-(\d+)$")
 # Two processes sharing one sandbox (pytest and a benchmark it starts, say) must not
 # pick the same link number: their subnets would collide in that sandbox.
 _ALLOC_LOCK = Path("/run/lock/visio-netfaults.lock")
-_CLONE_NEWNET = 0x40000000
 
 _T = TypeVar("_T")
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-
-def _ip(*args: str) -> None:
-    try:
-        subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
-    except subprocess.CalledProcessError as exc:
-        raise NetnsError(f"`ip {' '.join(args)}` failed: {exc.stderr.strip()}") from exc
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NetnsError(f"`ip {' '.join(args)}` failed: {exc}") from exc
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _namespace_pids(name: str) -> list[int]:
-    try:
-        out = subprocess.run(
-            ["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [int(tok) for tok in out.split() if tok.isdigit()]
-
-
-def _kill_and_delete(name: str) -> None:
-    for pid in _namespace_pids(name):
-        if pid == os.getpid():
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    if (NETNS_RUN_DIR / name).exists():
-        # Deleting the namespace destroys its veth end, and with it the sandbox end.
-        _ip("netns", "delete", name)
 
 
 def cleanup_stale_server_namespaces() -> list[str]:
@@ -105,10 +63,10 @@ def cleanup_stale_server_namespaces() -> list[str]:
         return removed
     for name in names:
         match = _NAME.match(name)
-        if match is None or _pid_alive(int(match.group(1))):
+        if match is None or pid_alive(int(match.group(1))):
             continue
         try:
-            _kill_and_delete(name)
+            remove_namespace(name)
         except NetnsError as exc:
             warnings.warn(f"could not remove stale namespace {name}: {exc}", stacklevel=2)
             continue
@@ -207,7 +165,7 @@ class ServerNamespace:
                     self._create()
                 except BaseException:
                     with contextlib.suppress(NetnsError):
-                        _kill_and_delete(self.name)
+                        remove_namespace(self.name)
                     self._link = None
                     raise
             atexit.register(self.close)
@@ -215,21 +173,21 @@ class ServerNamespace:
 
     def _create(self) -> None:
         name = self.name
-        _ip("netns", "add", name)
+        run_ip("netns", "add", name)
         # Run in the calling thread's namespace (the sandbox): the client end stays here,
         # the server end is created directly inside the new namespace.
-        _ip(
+        run_ip(
             "link", "add", self.client_interface,
             "type", "veth", "peer", "name", self.server_interface, "netns", name,
         )  # fmt: skip
         _disable_ipv6(self.client_interface)
-        _ip("addr", "add", f"{self.client_ip}/{PREFIX_LEN}", "dev", self.client_interface)
-        _ip("link", "set", self.client_interface, "up")
+        run_ip("addr", "add", f"{self.client_ip}/{PREFIX_LEN}", "dev", self.client_interface)
+        run_ip("link", "set", self.client_interface, "up")
         self.call(_disable_ipv6, self.server_interface)
-        _ip("-n", name, "link", "set", "lo", "up")
-        _ip("-n", name, "addr", "add", f"{self.server_ip}/{PREFIX_LEN}", "dev",
+        run_ip("-n", name, "link", "set", "lo", "up")
+        run_ip("-n", name, "addr", "add", f"{self.server_ip}/{PREFIX_LEN}", "dev",
             self.server_interface)  # fmt: skip
-        _ip("-n", name, "link", "set", self.server_interface, "up")
+        run_ip("-n", name, "link", "set", self.server_interface, "up")
 
     def close(self) -> None:
         """Remove every fault rule made through `link_faults()`, kill what runs inside,
@@ -242,7 +200,7 @@ class ServerNamespace:
                 faults.close()
             self._faults.clear()
             with contextlib.suppress(NetnsError):
-                _kill_and_delete(self.name)
+                remove_namespace(self.name)
             self._link = None
         with contextlib.suppress(Exception):
             atexit.unregister(self.close)
@@ -284,18 +242,7 @@ class ServerNamespace:
     def preexec_fn(self) -> Callable[[], None]:
         """A `preexec_fn` for subprocess.Popen that moves the child into the namespace
         (keeps the caller's mount namespace, unlike `ip netns exec`)."""
-        path = str(self.path)
-        libc = _libc()
-
-        def enter() -> None:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                if libc.setns(fd, _CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns({path}) failed")
-            finally:
-                os.close(fd)
-
-        return enter
+        return entering(self.path)
 
     def thread(self, target: Callable[[], object], *, name: str | None = None) -> threading.Thread:
         """A started daemon thread that runs `target` inside the namespace (threads it

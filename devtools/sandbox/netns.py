@@ -39,7 +39,11 @@ __all__ = [
     "cleanup_stale_namespaces",
     "current_test_netns",
     "enter_test_netns",
+    "entering",
     "in_test_netns",
+    "pid_alive",
+    "remove_namespace",
+    "run_ip",
     "sandbox_netns_name",
     "subprocess_netns_setup",
 ]
@@ -86,8 +90,7 @@ class SandboxNetns:
             # A forked child inherits the atexit hook; only the creator may clean up.
             return
         self.deleted = True
-        _kill_namespace_processes(self.name, exclude={os.getpid()})
-        _delete_namespace(self.name)
+        remove_namespace(self.name)
 
 
 _lock = threading.Lock()
@@ -122,14 +125,19 @@ def subprocess_netns_setup() -> Callable[[], None] | None:
     name = sandbox_netns_name()
     if name is None or _is_current_namespace(name):
         return None
-    path = NETNS_RUN_DIR / name
+    return entering(NETNS_RUN_DIR / name)
+
+
+def entering(path: Path) -> Callable[[], None]:
+    """A function moving the calling thread into the namespace at `path` (a
+    `preexec_fn`, or the first thing a thread does); raises OSError if it cannot."""
     libc = _libc()
 
     def enter() -> None:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             if libc.setns(fd, _CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns({name}) failed")
+                raise OSError(ctypes.get_errno(), f"setns({path}) failed")
         finally:
             os.close(fd)
 
@@ -197,11 +205,10 @@ def cleanup_stale_namespaces() -> list[str]:
         return removed
     for name in names:
         match = _STALE_NAME.match(name)
-        if match is None or _pid_alive(int(match.group(1))):
+        if match is None or pid_alive(int(match.group(1))):
             continue
-        _kill_namespace_processes(name, exclude={os.getpid()})
         try:
-            _delete_namespace(name)
+            remove_namespace(name)
         except NetnsError as exc:
             warnings.warn(f"could not remove stale namespace {name}: {exc}", stacklevel=2)
             continue
@@ -222,7 +229,8 @@ def _check_prerequisites() -> None:
         raise NetnsError("the `ip` command (iproute2) is missing; run `make deps`")
 
 
-def _ip(*args: str) -> None:
+def run_ip(*args: str) -> None:
+    """Run `ip ARGS`; a failure raises NetnsError with its message."""
     try:
         subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
     except subprocess.CalledProcessError as exc:
@@ -232,19 +240,19 @@ def _ip(*args: str) -> None:
 
 
 def _create_namespace(name: str) -> None:
-    _ip("netns", "add", name)
+    run_ip("netns", "add", name)
     try:
         # `ip -n` runs each command inside the namespace: both veth ends are created
         # there, so the root namespace never sees them.
-        _ip("-n", name, "link", "set", "lo", "up")
-        _ip(
+        run_ip("-n", name, "link", "set", "lo", "up")
+        run_ip(
             "-n", name, "link", "add", HOST_INTERFACE,
             "type", "veth", "peer", "name", PEER_INTERFACE,
         )  # fmt: skip
-        _ip("-n", name, "addr", "add", f"{HOST_IP}/{PREFIX_LEN}", "dev", HOST_INTERFACE)
-        _ip("-n", name, "addr", "add", f"{PEER_IP}/{PREFIX_LEN}", "dev", PEER_INTERFACE)
-        _ip("-n", name, "link", "set", HOST_INTERFACE, "up")
-        _ip("-n", name, "link", "set", PEER_INTERFACE, "up")
+        run_ip("-n", name, "addr", "add", f"{HOST_IP}/{PREFIX_LEN}", "dev", HOST_INTERFACE)
+        run_ip("-n", name, "addr", "add", f"{PEER_IP}/{PREFIX_LEN}", "dev", PEER_INTERFACE)
+        run_ip("-n", name, "link", "set", HOST_INTERFACE, "up")
+        run_ip("-n", name, "link", "set", PEER_INTERFACE, "up")
     except NetnsError:
         _delete_namespace(name)
         raise
@@ -252,7 +260,13 @@ def _create_namespace(name: str) -> None:
 
 def _delete_namespace(name: str) -> None:
     if (NETNS_RUN_DIR / name).exists():
-        _ip("netns", "delete", name)
+        run_ip("netns", "delete", name)
+
+
+def remove_namespace(name: str) -> None:
+    """Kill what runs in namespace `name` (except this process) and delete it."""
+    _kill_namespace_processes(name, exclude={os.getpid()})
+    _delete_namespace(name)
 
 
 def _namespace_pids(name: str) -> list[int]:
@@ -273,7 +287,7 @@ def _kill_namespace_processes(name: str, *, exclude: set[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

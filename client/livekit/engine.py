@@ -282,29 +282,6 @@ class Engine:
                 "(UDP may be blocked on this network)"
             )
 
-    async def wait_subscriber_connected(self, timeout_s: float) -> bool:
-        """Wait until the subscriber transport (the others' media) is connected."""
-        if self.subscriber is None:
-            return False
-        pc = self.subscriber.pc
-        connected = asyncio.Event()
-
-        @pc.on("connectionstatechange")
-        def _changed() -> None:
-            if pc.connectionState == "connected":
-                connected.set()
-
-        if pc.connectionState == "connected":
-            return True
-        try:
-            async with asyncio.timeout(timeout_s):
-                await connected.wait()
-        except TimeoutError:
-            return False
-        finally:
-            pc.remove_listener("connectionstatechange", _changed)
-        return True
-
     def _watch(self, transport: PCTransport) -> None:
         @transport.pc.on("connectionstatechange")
         def _changed() -> None:

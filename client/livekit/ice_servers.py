@@ -26,6 +26,7 @@ from aiortc import RTCIceServer, RTCPeerConnection
 from livekit.protocol import rtc
 
 from client.livekit import errors
+from client.livekit.ice_restart import ice_connections
 
 #: STUN binding request retransmissions (seconds after the first send).
 PROBE_RETRANSMIT_S = (0.0, 0.15, 0.4, 0.8)
@@ -114,9 +115,6 @@ def _urls(server: RTCIceServer) -> list[str]:
     return list(server.urls) if isinstance(server.urls, list) else [server.urls]
 
 
-_ICE_TRANSPORTS_SLOT = "_RTCPeerConnection__iceTransports"
-
-
 def trust_relay_with(pc: RTCPeerConnection, context: ssl.SSLContext) -> int:
     """Make the TURN-over-TLS connections of ``pc`` verify with ``context``.
 
@@ -126,10 +124,10 @@ def trust_relay_with(pc: RTCPeerConnection, context: ssl.SSLContext) -> int:
     gathers, i.e. before each setLocalDescription; returns how many ICE
     connections were set."""
     count = 0
-    for transport in getattr(pc, _ICE_TRANSPORTS_SLOT, ()):
-        connection = transport.iceGatherer._connection
+    for connection in ice_connections(pc):
         if connection.turn_ssl is True or isinstance(connection.turn_ssl, ssl.SSLContext):
-            connection.turn_ssl = context
+            # Typed bool in aioice, but handed to create_connection(ssl=...) as is.
+            connection.turn_ssl = context  # type: ignore[assignment]
             count += 1
     return count
 

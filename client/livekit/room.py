@@ -352,7 +352,7 @@ class Room:
             # "Reconnected" means the call works again: media both ways, not only the
             # signal.  A server that sends nothing (no permission, say) must not hold
             # the room back for ever.
-            if self._expects_remote_media() and not await engine.wait_subscriber_connected(
+            if self._expects_remote_media() and not await engine.wait_media_flowing(
                 SUBSCRIBER_MEDIA_TIMEOUT_S
             ):
                 log.info("rejoined; remote media has not resumed yet")

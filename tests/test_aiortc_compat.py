@@ -40,6 +40,17 @@ async def _republish_and_count(
         mids_before = {t.mid for t in engine.subscriber.pc.getTransceivers()}
         await peer.unpublish(first.sid)
         await wait_for(lambda: ours.room.publication_by_track_sid(first.sid) is None, 5)
+        # The server reuses a transceiver once the offer retiring it has been answered:
+        # republishing sooner (a loaded machine) would get a new one.
+        await wait_for(
+            lambda: any(
+                t.kind == "video" and t.currentDirection == "inactive"
+                for t in engine.subscriber.pc.getTransceivers()  # type: ignore[union-attr]
+            ),
+            10,
+            "the first track's transceiver retired",
+        )
+        await asyncio.sleep(0.5)  # our answer reaching the server
         second = await peer.publish_video()
         await wait_for(lambda: ours.room.publication_by_track_sid(second.sid) is not None, 5)
         await asyncio.sleep(3.0)

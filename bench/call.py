@@ -209,12 +209,12 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
 
 
 def main_call(participants: int, seconds: float, as_json: bool) -> int:
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
     if participants < 2:
         print("a call needs at least 2 participants", file=sys.stderr)
         return 2
-    enter_test_netns()
+    enter_sandbox_with_server()
     figures = asyncio.run(run_call(participants, seconds))
     if not as_json:
         for key, value in asdict(figures).items():

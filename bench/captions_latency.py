@@ -328,9 +328,9 @@ def run_captions(count: int, video_peers: int = 0, log: bool = True) -> CaptionF
 
 
 def main_captions(count: int, as_json: bool, video_peers: int = 0) -> int:
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     figures = run_captions(count, video_peers)
     if not as_json:
         for key, value in asdict(figures).items():

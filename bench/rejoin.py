@@ -163,9 +163,9 @@ async def run_rejoins(count: int) -> RejoinFigures:
 
 
 def main_rejoin(count: int, as_json: bool) -> int:
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     figures = asyncio.run(run_rejoins(count))
     if not as_json:
         for key, value in asdict(figures).items():

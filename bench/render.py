@@ -100,7 +100,7 @@ def start_sdk_peers(
 def window_sandbox(*, congestion_control: bool = True) -> Iterator[LiveKitServer]:
     """A private X server, settings in a throw-away folder, a livekit-server; all stopped
     on the way out, whatever happens (SIGTERM included).  The caller has entered the test
-    network namespace already (``enter_test_netns()``, first thing in its main).
+    network namespace already (``enter_sandbox_with_server()``, first thing in its main).
 
     ``congestion_control=False`` turns the SFU's off: it then forwards every stream
     whatever bandwidth our client's receiver estimates (see ``run_render``)."""
@@ -565,9 +565,9 @@ def run_render(
 
 
 def main_render(tiles: int, seconds: float, fps: int, as_json: bool) -> int:
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     figures = run_render(tiles, seconds, fps)
     if not as_json:
         for key, value in asdict(figures).items():

@@ -340,12 +340,12 @@ async def run_scale(
 def main_scale(
     peers: int, seconds: float, fps: float, as_json: bool, congestion_control: bool = False
 ) -> int:
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
     if peers < 1 or fps <= 0:
         print("the scale benchmark needs at least one peer and a positive frame rate")
         return 2
-    enter_test_netns()
+    enter_sandbox_with_server()
     figures = asyncio.run(run_scale(peers, seconds, fps, congestion_control=congestion_control))
     result: dict[str, Any] = {
         "peers": peers,

@@ -236,12 +236,12 @@ def run_startup(runs: int, log: bool = True) -> StartupFigures:
 
 
 def main_startup(runs: int, as_json: bool) -> int:
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
     if runs < 1:
         print("at least one run", file=sys.stderr)
         return 2
-    enter_test_netns()
+    enter_sandbox_with_server()
     figures = run_startup(runs)
     if not as_json:
         for key, value in asdict(figures).items():

@@ -141,10 +141,9 @@ async def run_demo_participant(meeting: DemoMeeting, stop: asyncio.Event) -> Non
 @contextlib.asynccontextmanager
 async def demo_meeting() -> AsyncIterator[DemoMeeting]:
     """Start the sandbox server (in its own network namespace) and a demo participant."""
-    from devtools.sandbox.livekit_server import ensure_server_binary
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import ensure_server_binary, enter_sandbox_with_server
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     await asyncio.to_thread(ensure_server_binary)
     server = LiveKitServer()
     await asyncio.to_thread(server.start)
@@ -231,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("aioice").setLevel(logging.ERROR)
     # Before asyncio starts any thread: the namespace applies to threads born later.
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if not args.headless and not has_display:
         print("no display here (DISPLAY and WAYLAND_DISPLAY are unset): running headless")

@@ -420,9 +420,9 @@ def sandbox(*, faults_in_process: bool = False) -> Iterator[Sandbox]:
     The faults are made by a child process unless `faults_in_process`: the delay
     shaper then shares this process's interpreter lock with our client, and holds
     packets longer than asked whenever the client is busy."""
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     ensure_server_binary()
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="visio-faults-")))

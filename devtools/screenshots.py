@@ -238,10 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         "--counts", type=int, nargs="*", default=list(COUNTS), help="participants per meeting"
     )
     args = parser.parse_args(argv)
-    from devtools.sandbox.netns import enter_test_netns
+    from devtools.sandbox.livekit_server import enter_sandbox_with_server
     from devtools.xvfb import xvfb
 
-    enter_test_netns()
+    enter_sandbox_with_server()
     with xvfb(1920, 1080):
         for path in shoot(args.out, tuple(args.counts)):
             print(path)

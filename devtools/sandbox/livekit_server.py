@@ -515,3 +515,16 @@ def _child_setup(netns: str | None = None) -> Callable[[], None] | None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return setup
+
+
+def enter_sandbox_with_server() -> str:
+    """Build the pinned server if it is missing, then enter the test namespace.
+
+    The build needs the Go module proxy, which the namespace cannot reach: a tool that
+    entered it first would fail on a machine where the server was never built.
+    Returns the host IP inside the namespace.
+    """
+    from devtools.sandbox.netns import enter_test_netns
+
+    ensure_server_binary()
+    return enter_test_netns()

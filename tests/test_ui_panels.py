@@ -392,3 +392,38 @@ def test_participants_in_hand_raise_order(
     image = panel.grab()
     assert not image.isNull()
     panel.close()
+
+
+# --- call page layout ------------------------------------------------------------------
+
+
+def test_captions_never_cover_the_tiles(
+    call: tuple[CallViewModel, StubBridge, StubSession],
+) -> None:
+    """The grid sits above the captions' band, so tile names and icons stay readable; the
+    band follows the caption size and goes away with the captions."""
+    from client.settings import Settings
+    from client.ui.call_page import CallPage
+
+    model, bridge, _ = call
+    for i in range(4):
+        bridge.coreEvent.emit(ev.ParticipantConnected(remote(f"p{i}", f"Person {i}")))
+    settings = Settings(captions_on=True, caption_size="XL")
+    page = CallPage(model, settings)
+    page.resize(1280, 720)
+    page.show()
+    QTest.qWait(20)
+    stage = page.stage
+    band = stage.captions.band_height(stage.rect())
+    assert band > 0
+    assert stage.grid.geometry().bottom() < stage.rect().bottom() - band + 1
+    xl_band = band
+    settings.caption_size = "S"
+    page.apply_settings()
+    assert 0 < stage.captions.band_height(stage.rect()) < xl_band
+    assert stage.grid.geometry().height() > stage.rect().height() - xl_band
+    page.set_captions_visible(False)
+    assert stage.captions.band_height(stage.rect()) == 0
+    assert stage.grid.geometry() == stage.rect()
+    page.close()
+    page.deleteLater()

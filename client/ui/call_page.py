@@ -104,13 +104,19 @@ class Stage(QWidget):
         self._reaction_timer.start(3000)
 
     def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
-        self.grid.setGeometry(self.rect())
+        self.relayout()
+        super().resizeEvent(event)  # type: ignore[arg-type]
+
+    def relayout(self) -> None:
+        """The grid above the captions' band (when they are on), the overlays on top."""
+        grid = self.rect()
+        grid.setBottom(grid.bottom() - self.captions.band_height(self.rect()))
+        self.grid.setGeometry(grid)
         self.banner.setGeometry(0, 0, self.width(), 40)
         middle = self.height() // 2 - 20
         self.previous_page.move(8, middle)
         self.next_page.move(self.width() - 48, middle)
         self.captions.place(self.rect())
-        super().resizeEvent(event)  # type: ignore[arg-type]
 
 
 class CallPage(QWidget):
@@ -167,6 +173,7 @@ class CallPage(QWidget):
         self.chat.unreadChanged.connect(c.set_unread)
         c.captions.set_on(self.settings.captions_on)
         self.stage.captions.setVisible(self.settings.captions_on)
+        self.stage.relayout()
 
     def _install_shortcuts(self) -> None:
         self._shortcuts: list[QShortcut] = []
@@ -189,6 +196,7 @@ class CallPage(QWidget):
             shortcut.setEnabled(self.settings.shortcuts_enabled)
         self.stage.captions.set_size(self.settings.caption_size)
         self.stage.captions.set_background_opacity(self.settings.caption_background_opacity)
+        self.stage.relayout()
 
     # --- push to talk -------------------------------------------------------------------
 
@@ -249,6 +257,7 @@ class CallPage(QWidget):
     def set_captions_visible(self, on: bool) -> None:
         self.settings.captions_on = on
         self.stage.captions.setVisible(on)
+        self.stage.relayout()
 
     def _show_panel(self, panel: QWidget, on: bool) -> None:
         for button, owner in (

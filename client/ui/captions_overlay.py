@@ -309,6 +309,21 @@ class CaptionsOverlay(QWidget):
             self._refresh()
         self.raise_()  # above the grid and whatever the stage added since
 
+    def band_height(self, area: QRect) -> int:
+        """The height kept free for the captions at the bottom of ``area`` when they are on.
+
+        The grid sits above this band, so the captions never cover a tile's name or its
+        icons; it is sized for the fullest box (``MAX_ROWS`` rows), so the grid does not
+        jump each time someone starts or stops speaking.
+        """
+        if self.isHidden() or area.height() <= 0:
+            return 0
+        pixels = caption_font_pixels(self._size, max(1, self.window().height()))
+        row_height = QFontMetricsF(self._font(pixels)).lineSpacing()
+        box = MAX_ROWS * row_height + 2 * round(pixels * 0.3)
+        gap = 2 * max(8, round(area.height() * 0.03))
+        return min(round(box + gap), round(area.height() * MAX_HEIGHT_SHARE))
+
     def set_size(self, size: str) -> None:
         if size not in CAPTION_SIZES:
             raise ValueError(f"caption size must be one of {CAPTION_SIZES}, not {size!r}")

@@ -208,14 +208,19 @@ async def run_call(participants: int, seconds: float, log: bool = True) -> CallF
     )
 
 
-def main_call(participants: int, seconds: float, as_json: bool) -> int:
+def main_call(participants: int, seconds: float, as_json: bool, loop: str = "asyncio") -> int:
     from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
     if participants < 2:
         print("a call needs at least 2 participants", file=sys.stderr)
         return 2
     enter_sandbox_with_server()
-    figures = asyncio.run(run_call(participants, seconds))
+    if loop == "uvloop":
+        import uvloop
+
+        figures = uvloop.run(run_call(participants, seconds))
+    else:
+        figures = asyncio.run(run_call(participants, seconds))
     if not as_json:
         for key, value in asdict(figures).items():
             print(f"{key:28} {value}")

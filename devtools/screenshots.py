@@ -239,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     from devtools.sandbox.livekit_server import enter_sandbox_with_server
+    from devtools.translations import ensure_compiled
     from devtools.xvfb import xvfb
 
+    ensure_compiled()
     enter_sandbox_with_server()
     with xvfb(1920, 1080):
         for path in shoot(args.out, tuple(args.counts)):

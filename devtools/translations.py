@@ -262,6 +262,15 @@ def compile_catalogue(ts: Path = TS, qm: Path | None = None) -> Path:
     return target
 
 
+def ensure_compiled(ts: Path = TS) -> Path:
+    """The .qm for ``ts``, compiled first when it is missing or older than the .ts (the
+    tools that take screenshots must show the French the app ships, not English)."""
+    qm = ts.with_suffix(".qm")
+    if not qm.exists() or qm.stat().st_mtime < ts.stat().st_mtime:
+        compile_catalogue(ts, qm)
+    return qm
+
+
 def _print_report(report: Report, ts: Path) -> None:
     for title, messages in (
         ("not in the catalogue", report.missing),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ class FrameSlot:
         self.last_frame_at = 0.0
         self.source_size = (0, 0)
         self._wake: Callable[[], None] | None = None
+        # Kept per slot: ``frame.reformat`` builds a new libswscale context for every
+        # frame, which cost as much again as the conversion itself (1.4 against 0.5 ms
+        # at 472x264); a kept reformatter reuses its context while the sizes hold.
+        self._reformatter = VideoReformatter()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -99,7 +104,7 @@ class FrameSlot:
         self.source_size = (frame.width, frame.height)
         w, h = _fit(frame.width, frame.height, width, height)
         try:
-            converted = frame.reformat(width=w, height=h, format="bgra")
+            converted = self._reformatter.reformat(frame, width=w, height=h, format="bgra")
         except (ValueError, av.FFmpegError) as exc:
             log.debug("cannot convert a %dx%d frame: %s", frame.width, frame.height, exc)
             return True

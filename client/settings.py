@@ -43,6 +43,12 @@ class Settings:
     camera_device: str = ""
     microphone_device: str = ""
     speaker_device: str = ""
+    #: The microphone's processing stages, each of which can be turned off (a studio
+    #: microphone wants no gain control; a headset needs no echo canceller).
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
+    auto_gain: bool = True
+    high_pass: bool = True
     #: A PEM file of certificate authorities trusted on top of the system's, for
     #: organisations whose CA is not installed on the machine; "" for none.
     extra_ca_file: str = ""

@@ -13,6 +13,9 @@
    ``client.livekit.loss_concealment`` (Opus FEC/PLC, keyframe requests and
    gating), before the engine creates any peer connection.
 
+4. VP9 reception: importing this module also installs ``client.livekit.vp9_codec``
+   (VP9 negotiated on subscriber answers, depayloaded and decoded by libvpx).
+
 LiveKit recycles a subscriber transceiver (same mid) for a later track, with new
 SSRCs in the next offer.  aiortc starts a receiver once: it keeps routing by the
 first SSRCs, keeps the first track object and never emits a second ``track`` event,
@@ -35,7 +38,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 
-from client.livekit import loss_concealment, socket_buffers
+from client.livekit import loss_concealment, socket_buffers, vp9_codec
 from client.livekit.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ _RTCP_SSRC_SLOT = "_RTCRtpReceiver__rtcp_ssrc"
 
 loss_concealment.install()
 socket_buffers.install()
+vp9_codec.install()  # after loss_concealment: its get_decoder hook goes outside
 
 
 def internals_available() -> bool:

@@ -63,6 +63,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 
+from client.livekit import vp9_depacketizer
+
 log = logging.getLogger(__name__)
 
 OPUS_RATE = 48_000
@@ -633,6 +635,8 @@ class VideoLossBuffer(JitterBuffer):
         name = codec.name.lower() if codec is not None else ""
         if name == "vp8":
             return _vp8_start(packet)[1]
+        if name == "vp9":  # VP9 reception (client/livekit/vp9_codec.py)
+            return vp9_depacketizer.packet_starts(packet.payload)[1]
         if name == "h264":
             return _h264_start(packet)[1]
         return True  # unknown codec: every picture counts as decodable
@@ -644,6 +648,8 @@ class VideoLossBuffer(JitterBuffer):
         name = codec.name.lower() if codec is not None else ""
         if name == "vp8":
             return _vp8_start(packet)
+        if name == "vp9":  # VP9 reception (client/livekit/vp9_codec.py)
+            return vp9_depacketizer.packet_starts(packet.payload)
         previous = self._waiting.get(seq - 1)
         after_previous = previous is not None and (
             bool(previous.marker) or previous.timestamp != packet.timestamp

@@ -2,7 +2,8 @@
 rejoin --count 50 [--json]``, ``python -m bench streams [--json]``, and the window's:
 ``python -m bench render --tiles 9 [--json]``, ``python -m bench captions [--json]``,
 ``python -m bench startup [--json]``, ``python -m bench convert [--json]``, and
-``python -m bench scale --peers 16 [--json]``."""
+``python -m bench scale --peers 16 [--json]``; the devices': ``python -m bench aec [--json]``
+and ``python -m bench audio [--json]``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     call = sub.add_parser("call", help="a call on a local server, with CPU against the codec floor")
     call.add_argument("--participants", type=int, default=4)
     call.add_argument("--seconds", type=float, default=20.0)
+    call.add_argument(
+        "--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the core's event loop"
+    )
     call.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     rejoin = sub.add_parser("rejoin", help="memory and live sessions over many rejoins")
     rejoin.add_argument("--count", type=int, default=50)
@@ -28,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("--tiles", type=int, default=9)
     render.add_argument("--seconds", type=float, default=15.0)
     render.add_argument("--fps", type=int, default=15, help="each peer's frame rate")
+    render.add_argument(
+        "--peers",
+        choices=("replay", "sdk"),
+        default="replay",
+        help="pre-encoded loops replayed (cheap), or official-SDK peers encoding live",
+    )
     render.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     captions = sub.add_parser("captions", help="an agent's caption to the overlay's paint")
     captions.add_argument("--count", type=int, default=50, help="caption updates sent")
@@ -54,7 +64,26 @@ def main(argv: list[str] | None = None) -> int:
     loss.add_argument("--loss", type=float, default=0.1, help="share of RTP packets dropped")
     loss.add_argument("--seed", type=int, default=7)
     loss.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    aec = sub.add_parser("aec", help="echo cancellation on a synthetic room echo path")
+    aec.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        help="measured part of each scenario, after a 15 s warm-up",
+    )
+    aec.add_argument("--json", action="store_true", help="only the JSON line on stdout")
+    audio = sub.add_parser("audio", help="mouth to ear through PulseAudio, the server and a peer")
+    audio.add_argument("--seconds", type=float, default=20.0)
+    audio.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     args = parser.parse_args(argv)
+    if args.command == "aec":
+        from bench.aec import main_aec
+
+        return main_aec(args)
+    if args.command == "audio":
+        from bench.audio import main_audio
+
+        return main_audio(args)
     if args.command == "loss":
         from bench.loss import main_loss
 
@@ -66,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "render":
         from bench.render import main_render
 
-        return main_render(args.tiles, args.seconds, args.fps, args.json)
+        return main_render(args.tiles, args.seconds, args.fps, args.json, args.peers)
     if args.command == "captions":
         from bench.captions_latency import main_captions
 
@@ -87,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.streams import main_streams
 
         return main_streams(args.json)
-    return main_call(args.participants, args.seconds, args.json)
+    return main_call(args.participants, args.seconds, args.json, args.loop)
 
 
 if __name__ == "__main__":

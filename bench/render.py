@@ -1,10 +1,17 @@
 """The render benchmark: the window in a call, what showing video costs the UI thread.
 
-A local livekit-server runs in the test network namespace; ``tiles - 1`` official-SDK
-peers (another process) each publish a stamped camera-like 640x360 VP8 stream at ``fps``
-(at most 800 kb/s, 250 kb/s beyond 4 tiles, the rate of a thumbnail layer) and a tone; our
-application window (1920x1080 on a private Xvfb) joins as ``--no-prejoin`` does,
-publishing its own test pattern, so the grid holds ``tiles`` tiles (ours included).
+A local livekit-server runs in the test network namespace; ``tiles - 1`` peers (another
+process) each publish a stamped camera-like 640x360 VP8 stream at ``fps`` (800 kb/s, 250
+kb/s beyond 4 tiles, the rate of a thumbnail layer) and a tone; our application window
+(1920x1080 on a private Xvfb) joins as ``--no-prejoin`` does, publishing its own test
+pattern, so the grid holds ``tiles`` tiles (ours included).
+
+The peers are, by default (``peers="replay"``), ``devtools.replay_peers``: loops of the
+camera scene encoded once (and cached), replayed in real time through our core, so that
+the peers cost the machine little more than their packets.  What is measured is our
+window's cost to show streams; the peers only have to deliver realistic ones, and eight
+official-SDK peers encoding eight cameras live (``peers="sdk"``, ``devtools.sdk_peers``)
+starve a 2-core machine (a few frames per second per stream at 9 tiles).
 
 After a warm-up, two phases of the same length in the same call:
 
@@ -73,6 +80,9 @@ def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10) -> 
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+PEER_KINDS = ("replay", "sdk")
 
 
 def start_sdk_peers(
@@ -171,6 +181,17 @@ def thread_cpu() -> dict[str, float]:
             name = re.sub(r"[-_ ]?\d+|\s*\(.*\)", "", name) or "thread"
         totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return totals
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds another process (all its threads) has used so far; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            text = stat.read()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class SystemCpu:
@@ -292,12 +313,18 @@ class PhaseFigures:
     converter_busy_percent: float
     max_ui_stall_ms: float
     system_cpu_percent: float
+    #: The peers' process (all its threads), 100 % = one core.
+    peers_cpu_percent: float
+    #: Window update cycles that painted at least one new frame, per second.
+    update_cycles_per_s: float
     threads_percent: dict[str, float]
 
 
 @dataclass(frozen=True)
 class RenderFigures:
     tiles: int
+    #: Who sends the streams: "replay" (pre-encoded loops) or "sdk" (live encoders).
+    peers: str
     peer_fps: int
     peer_max_bitrate: int
     seconds: float
@@ -307,6 +334,9 @@ class RenderFigures:
     ui_update_cycle_ms_p95: float
     ui_update_ms_per_frame_mean: float
     ui_thread_cpu_ms_per_frame: float
+    #: Window update cycles that painted new frames, per second, and frames per cycle.
+    ui_update_cycles_per_s: float
+    frames_per_update_cycle: float
     max_ui_stall_ms: float
     cpu_percent: float
     cpu_percent_decode_only: float
@@ -320,6 +350,8 @@ class RenderFigures:
     #: Every remote stream delivered at least half its frame rate in both phases.
     streams_flowing: bool
     system_cpu_percent: float
+    #: What the peers' process took (show phase): the load generator's share.
+    peers_cpu_percent: float
     load_average_1m: float
     phases: dict[str, PhaseFigures]
 
@@ -345,7 +377,7 @@ async def _video_packets(app: Application) -> tuple[int, int]:
 
 
 async def _phase(
-    app: Application, seconds: float, timer: PaintTimer, *, timed: bool
+    app: Application, seconds: float, timer: PaintTimer, *, timed: bool, peers_pid: int
 ) -> tuple[PhaseFigures, dict[str, int]]:
     """Measure ``seconds`` of the call as it is; returns the figures and, per remote
     participant, the frames its slot received."""
@@ -377,6 +409,7 @@ async def _phase(
     drops_start = udp_receive_errors()
     threads_start = thread_cpu()
     system = SystemCpu()
+    peers_start = process_cpu_seconds(peers_pid)
     if timed:
         timer.reset()
         timer.active = True
@@ -388,6 +421,9 @@ async def _phase(
     meter.stop()
     timer.active = False
     system_percent = system.percent()
+    peers_cpu = process_cpu_seconds(peers_pid) - peers_start
+    # Cycles are recorded only while timed.
+    painting_cycles = sum(1 for _, count in timer.cycles if count > 0) if timed else 0
     threads_end = thread_cpu()
     packets_end = await _video_packets(app)
     drops = udp_receive_errors() - drops_start
@@ -418,6 +454,8 @@ async def _phase(
             converter_busy_percent=round((converter.busy_s - busy_start) / wall * 100, 1),
             max_ui_stall_ms=round(meter.longest_ms, 1),
             system_cpu_percent=round(system_percent, 1),
+            peers_cpu_percent=round(peers_cpu / wall * 100, 1),
+            update_cycles_per_s=round(painting_cycles / wall, 1),
             threads_percent=threads,
         ),
         per_stream,
@@ -432,6 +470,7 @@ async def _scenario(
     timer: PaintTimer,
     say: Callable[[str], None],
     out: dict[str, Any],
+    peers_pid: int,
 ) -> None:
     import asyncio
 
@@ -456,7 +495,7 @@ async def _scenario(
     await asyncio.sleep(WARMUP_S)
 
     say(f"show phase: {seconds:.0f} s, every frame converted and painted")
-    show, show_streams = await _phase(app, seconds, timer, timed=True)
+    show, show_streams = await _phase(app, seconds, timer, timed=True, peers_pid=peers_pid)
     frame_paints, cycles, images = list(timer.frame_paints), list(timer.cycles), timer.images
     main_cpu_s = show.threads_percent.get("main", 0.0) / 100 * show.seconds
 
@@ -470,7 +509,7 @@ async def _scenario(
             slot.configure(size[0], size[1], False)  # the server is not told
             hidden.append((slot, size))
     try:
-        decode, _ = await _phase(app, seconds, timer, timed=False)
+        decode, _ = await _phase(app, seconds, timer, timed=False, peers_pid=peers_pid)
     finally:
         for slot, (w, h) in hidden:
             slot.configure(w, h, True)
@@ -489,8 +528,25 @@ def peer_bitrate_for(tiles: int) -> int:
     return 800_000 if tiles <= 4 else 250_000
 
 
+def start_render_peers(
+    kind: str, server: LiveKitServer, tokens: list[str], fps: int, bitrate: int
+) -> subprocess.Popen[str]:
+    if kind == "sdk":
+        return start_sdk_peers(server, tokens, fps, bitrate)
+    from devtools.replay_peers import start_replay_peers
+
+    return start_replay_peers(
+        server.ws_url, tokens, fps, max_bitrate=bitrate, preexec_fn=die_with_parent
+    )
+
+
 def run_render(
-    tiles: int, seconds: float, fps: int, log: bool = True, peer_bitrate: int | None = None
+    tiles: int,
+    seconds: float,
+    fps: int,
+    log: bool = True,
+    peer_bitrate: int | None = None,
+    peers: str = "replay",
 ) -> RenderFigures:
     from devtools.app_driver import run_app
 
@@ -500,6 +556,8 @@ def run_render(
 
     if tiles < 2:
         raise ValueError("the grid needs at least 2 tiles (ours and a peer)")
+    if peers not in PEER_KINDS:
+        raise ValueError(f"peers are one of {', '.join(PEER_KINDS)}, not {peers!r}")
     timer = PaintTimer()
     out: dict[str, Any] = {}
     with window_sandbox(congestion_control=False) as server:
@@ -508,17 +566,21 @@ def run_render(
         ]
         bitrate = peer_bitrate or peer_bitrate_for(tiles)
         out["peer_bitrate"] = bitrate
-        peers = start_sdk_peers(server, tokens, fps, bitrate)
+        who = "replay peers (pre-encoded loops)" if peers == "replay" else "SDK peers"
+        say(f"{tiles - 1} {who}: encoding or loading their streams")
+        process = start_render_peers(peers, server, tokens, fps, bitrate)
         say(
-            f"{tiles - 1} SDK peers publishing a 640x360 camera-like scene in VP8 at {fps} fps, "
-            f"up to {bitrate // 1000} kb/s; opening the window"
+            f"{tiles - 1} {who} publishing a 640x360 camera-like scene in VP8 at {fps} fps, "
+            f"{bitrate // 1000} kb/s; opening the window"
         )
         timer.install()
         try:
-            run_app(lambda app: _scenario(app, server, tiles, seconds, timer, say, out))
+            run_app(
+                lambda app: _scenario(app, server, tiles, seconds, timer, say, out, process.pid)
+            )
         finally:
             timer.uninstall()
-            stop_process(peers)
+            stop_process(process)
 
     show: PhaseFigures = out["show"]
     decode: PhaseFigures = out["decode"]
@@ -538,6 +600,7 @@ def run_render(
         )
     return RenderFigures(
         tiles=tiles,
+        peers=peers,
         peer_fps=fps,
         peer_max_bitrate=out["peer_bitrate"],
         seconds=show.seconds,
@@ -547,6 +610,8 @@ def run_render(
         ui_update_cycle_ms_p95=round(percentile(painting_cycles, 0.95) * 1000, 2),
         ui_update_ms_per_frame_mean=round(sum(painting_cycles) / max(1, images) * 1000, 2),
         ui_thread_cpu_ms_per_frame=round(out["main_cpu_s"] / max(1, images) * 1000, 2),
+        ui_update_cycles_per_s=show.update_cycles_per_s,
+        frames_per_update_cycle=round(images / max(1, len(painting_cycles)), 2),
         max_ui_stall_ms=show.max_ui_stall_ms,
         cpu_percent=show.cpu_percent,
         cpu_percent_decode_only=decode.cpu_percent,
@@ -559,16 +624,17 @@ def run_render(
         remote_fps_per_stream_min=round(min(streams.values(), default=0) / show.seconds, 1),
         streams_flowing=flowing,
         system_cpu_percent=show.system_cpu_percent,
+        peers_cpu_percent=show.peers_cpu_percent,
         load_average_1m=round(os.getloadavg()[0], 2),
         phases={"show": show, "decode": decode},
     )
 
 
-def main_render(tiles: int, seconds: float, fps: int, as_json: bool) -> int:
+def main_render(tiles: int, seconds: float, fps: int, as_json: bool, peers: str = "replay") -> int:
     from devtools.sandbox.livekit_server import enter_sandbox_with_server
 
     enter_sandbox_with_server()
-    figures = run_render(tiles, seconds, fps)
+    figures = run_render(tiles, seconds, fps, peers=peers)
     if not as_json:
         for key, value in asdict(figures).items():
             if key != "phases":

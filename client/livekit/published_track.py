@@ -10,9 +10,17 @@ frame's type on to libvpx and only ever sets it (to force a keyframe when the
 server asks), never clears it; frames from FFmpeg sources (a test pattern, a
 decoded MJPEG camera) arrive typed "I", and every one of them would be encoded as
 a keyframe: several times the bitrate for the same picture, or a blurred one.
+
+An upstream may also hand out encoded ``av.Packet``s (a replayed recording, as the
+benchmarks' load peers do): aiortc then only packetizes them.  Such a stream cannot
+make a keyframe when the server asks for one, and after a pause (muted, or nobody
+receiving it), or on a new publication, its next packets reference pictures the
+receivers never got: video packets are held back until the stream's next keyframe.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -29,14 +37,24 @@ class PublishedTrack(MediaStreamTrack):
         #: Nobody receives it (the server's subscribed-quality updates): encoding it
         #: would spend CPU and uplink on packets the server drops.
         self.unwanted = False
+        # Nothing sent yet, or something held back since: encoded video must
+        # (re)start on a keyframe.
+        self._gap = True
 
-    async def recv(self) -> av.VideoFrame | av.AudioFrame:
+    async def recv(self) -> av.VideoFrame | av.AudioFrame | av.Packet[Any]:
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
             frame = await self.upstream.recv()
             if self.muted or self.unwanted:
+                self._gap = True
                 continue
+            if isinstance(frame, av.Packet):
+                if self._gap and self.kind == "video" and not frame.is_keyframe:
+                    continue
+                self._gap = False
+                return frame
+            self._gap = False
             if isinstance(frame, av.VideoFrame):
                 frame.pict_type = PictureType.NONE
                 return frame

@@ -13,7 +13,8 @@ packages=(
     # Headless GUI tests and the demo without a display.
     xvfb xauth
     # Virtual audio devices for tests; libportaudio2 is what `sounddevice` loads.
-    pulseaudio pulseaudio-utils libpulse0 libportaudio2
+    # ALSA's pulse plugin (libasound2-plugins) is how PortAudio reaches PulseAudio.
+    pulseaudio pulseaudio-utils libpulse0 libportaudio2 libasound2-plugins
     # Qt (PySide6 wheels) on X11: `ldd` on the xcb platform plugin lists these.
     libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4
     libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0

@@ -1,8 +1,11 @@
 """One call as the interface drives it: the room, its chat, captions and local media.
 
 Qt-free: the UI runs this on the core thread and talks to it through the bridge.
-Local media comes from a ``MediaSources`` (devices once they exist; test sources
-until then), so the camera and microphone plug in without touching the rest.
+Local media comes from a ``MediaSources``: the machine's devices
+(``client.local_media``) or test sources (tests, the benchmarks).  With a
+``LocalAudio`` the call is heard too: every remote audio track is mixed into the
+speakers, and the microphone switch also reaches the capture chain (so that
+talking while muted can be noticed).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from client.chat import Chat, ChatMessage
 from client.livekit import events as ev
 from client.livekit.participant import LocalTrackPublication, TrackSource
 from client.livekit.room import Room, RoomOptions
+from client.local_media import LocalAudio
 from client.media.tee import TeeTrack
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.notifications import Notifications
@@ -47,6 +51,20 @@ class TestMediaSources:
         return ToneTrack(440.0, amplitude=0.0)
 
 
+class DeviceMediaSources:
+    """This machine's microphone (processed: echo, noise, gain) and, until camera
+    capture exists, a test pattern for the camera."""
+
+    def __init__(self, audio: LocalAudio) -> None:
+        self.audio = audio
+
+    def camera(self) -> MediaStreamTrack:
+        return TestPatternTrack(*CAMERA_SIZE)
+
+    def microphone(self) -> MediaStreamTrack:
+        return self.audio.microphone
+
+
 @dataclass(frozen=True)
 class LocalMediaChanged(ev.Event):
     """Our camera or microphone was turned on or off."""
@@ -57,9 +75,17 @@ class LocalMediaChanged(ev.Event):
 
 class CallSession:
     def __init__(
-        self, options: RoomOptions | None = None, media: MediaSources | None = None
+        self,
+        options: RoomOptions | None = None,
+        media: MediaSources | None = None,
+        audio: LocalAudio | None = None,
     ) -> None:
         self.room = Room(options)
+        self.audio = audio
+        if audio is not None:
+            self.room.events.on(ev.TrackSubscribed, self._hear)
+            self.room.events.on(ev.TrackUnsubscribed, self._stop_hearing)
+            self.room.events.on(ev.ParticipantDisconnected, self._forget)
         self.chat = Chat(self.room)
         self.captions = Captions(self.room)
         self.notifications = Notifications(self.room)
@@ -89,6 +115,8 @@ class CallSession:
         )
         if not microphone_on:
             await self.room.set_muted(self.microphone, True)
+        if self.audio is not None:
+            self.audio.set_muted(not microphone_on)
         width, height = CAMERA_SIZE
         self.camera = await self.room.publish_track(
             self.camera_feed, TrackSource.CAMERA, width=width, height=height
@@ -97,10 +125,24 @@ class CallSession:
             await self.room.set_muted(self.camera, True)
         self._media_changed()
 
+    def _hear(self, event: ev.TrackSubscribed) -> None:
+        if self.audio is not None and event.track.kind == "audio":
+            self.audio.play(event.participant.identity, event.track)
+
+    def _stop_hearing(self, event: ev.TrackUnsubscribed) -> None:
+        if self.audio is not None:
+            self.audio.stop_playing(event.track)
+
+    def _forget(self, event: ev.ParticipantDisconnected) -> None:
+        if self.audio is not None:
+            self.audio.stop_playing_participant(event.participant.identity)
+
     def _media_changed(self) -> None:
         self.events.emit(LocalMediaChanged(self.camera_on, self.microphone_on))
 
     async def set_microphone_on(self, on: bool) -> None:
+        if self.audio is not None:
+            self.audio.set_muted(not on)
         if self.microphone is not None:
             await self.room.set_muted(self.microphone, not on)
         self._media_changed()
@@ -122,6 +164,9 @@ class CallSession:
 
     async def leave(self) -> None:
         await self.room.disconnect()
+        if self.audio is not None:
+            # The devices stay open for the next call (and the pre-join meter).
+            self.audio.stop_playing_all()
         self.chat.close()
         self.captions.close()
         self.notifications.close()

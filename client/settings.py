@@ -18,6 +18,8 @@ from typing import Any
 
 import platformdirs
 
+from client.media.audio_processing import AudioProcessingSettings
+
 log = logging.getLogger(__name__)
 
 APP_NAME = "visio-desktop"
@@ -59,6 +61,15 @@ class Settings:
         """``extra_ca_file`` as a path (``~`` expanded), None when unset."""
         text = self.extra_ca_file.strip()
         return Path(text).expanduser() if text else None
+
+    def processing(self) -> AudioProcessingSettings:
+        """The microphone's processing stages as chosen."""
+        return AudioProcessingSettings(
+            echo_cancellation=self.echo_cancellation,
+            noise_suppression=self.noise_suppression,
+            auto_gain=self.auto_gain,
+            high_pass=self.high_pass,
+        )
 
     def remember_meeting(self, url: str, name: str) -> None:
         self.recent = [m for m in self.recent if m.url != url]

@@ -59,10 +59,12 @@ class StallMeter:
         self._last = now
 
 
-def run_app(scenario: Callable[[Application], Awaitable[None]]) -> None:
+def run_app(scenario: Callable[[Application], Awaitable[None]], *, test_media: bool = True) -> None:
     """Start the app (sandbox ICE: only the server's candidates), run ``scenario`` on
-    the Qt thread's asyncio loop, then leave and stop everything."""
-    application = Application([], room_options=RoomOptions(ice_servers=[]))
+    the Qt thread's asyncio loop, then leave and stop everything.  ``test_media``
+    sends a test pattern and silence (what the tests read back) instead of opening
+    this machine's devices."""
+    application = Application([], room_options=RoomOptions(ice_servers=[]), test_media=test_media)
     loop = qasync.QEventLoop(application.qt)
     asyncio.set_event_loop(loop)
 
@@ -76,6 +78,7 @@ def run_app(scenario: Callable[[Application], Awaitable[None]]) -> None:
     try:
         loop.run_until_complete(main())
     finally:
+        application.close_devices()
         loop.close()
         asyncio.set_event_loop(None)
         application.close()

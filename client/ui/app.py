@@ -24,6 +24,7 @@ from client import settings as settings_store
 from client.gc_tuning import settle_after_startup
 from client.livekit import errors
 from client.livekit.room import RoomOptions
+from client.local_media import LocalAudio
 from client.meeting_link import LinkError, MeetingLink, parse_meeting_link
 from client.settings import Settings
 from client.ui.bridge import CoreBridge
@@ -102,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", default=os.environ.get("VISIO_DESKTOP_TOKEN"))
     parser.add_argument("--name", default=None, help="display name")
     parser.add_argument("--no-prejoin", action="store_true", help="join without pre-join")
+    parser.add_argument(
+        "--test-media",
+        action="store_true",
+        help="send a test pattern and silence instead of the camera and microphone",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -109,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 class Application:
     """The pieces a running app holds, so tests and tools can reach them."""
 
-    def __init__(self, argv: Sequence[str], *, room_options: RoomOptions | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        room_options: RoomOptions | None = None,
+        test_media: bool = False,
+    ) -> None:
         self.settings = settings_store.load()
         self.qt = create_application(argv, self.settings)
         self.core = CoreThread()
@@ -117,8 +129,15 @@ class Application:
         self.converter = VideoConverter()
         self.converter.start()
         self.bridge = CoreBridge(self.core)
+        #: The microphone and speakers, opened once for the app's life (None with
+        #: test media: a test pattern and silence are sent, nothing is played).
+        self.audio = None if test_media else local_audio(self.settings)
+        if self.audio is not None:
+            self.bridge.observe(self.audio.events)
+            # Opened now, in the background: ready by the pre-join screen or the join.
+            self.bridge.fire("audio", self.audio.start())
         self.window = MainWindow(
-            self.bridge, self.converter, self.settings, room_options=room_options
+            self.bridge, self.converter, self.settings, room_options=room_options, audio=self.audio
         )
 
     def open(self, link: MeetingLink | None, name: str | None, *, prejoin: bool = True) -> None:
@@ -131,9 +150,27 @@ class Application:
         else:
             self.window.join_directly(link, display_name)
 
+    def close_devices(self) -> None:
+        """Close the microphone and speakers (the core thread keeps running)."""
+        audio, self.audio = self.audio, None
+        if audio is not None:
+            try:
+                self.bridge.submit(audio.close()).result(5)
+            except Exception:
+                log.warning("the audio devices did not close cleanly", exc_info=True)
+
     def close(self) -> None:
         self.converter.stop()
+        self.close_devices()
         self.core.stop()
+
+
+def local_audio(settings: Settings) -> LocalAudio:
+    return LocalAudio(
+        settings.processing(),
+        microphone=settings.microphone_device,
+        speaker=settings.speaker_device,
+    )
 
 
 def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None = None) -> int:
@@ -143,7 +180,7 @@ def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None =
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aioice").setLevel(logging.ERROR)
-    application = Application(sys.argv[:1], room_options=room_options)
+    application = Application(sys.argv[:1], room_options=room_options, test_media=args.test_media)
     link: MeetingLink | None = None
     problem = ""
     if args.link:

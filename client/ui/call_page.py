@@ -19,12 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.local_media import DeviceProblem, SpeakingWhileMuted
 from client.settings import Settings
 from client.ui.call_model import CallViewModel
 from client.ui.captions_history import CaptionsHistoryPanel
 from client.ui.captions_overlay import CaptionsOverlay
 from client.ui.chat_panel import ChatPanel
 from client.ui.controls_bar import ControlsBar
+from client.ui.messages import device_problem_message, speaking_while_muted_message
 from client.ui.participants_panel import ParticipantsPanel
 from client.ui.resources import icon
 from client.ui.video_grid import VideoGrid
@@ -170,6 +172,7 @@ class CallPage(QWidget):
         m.stateChanged.connect(self._state)
         m.reaction.connect(self._reaction)
         m.commandFailed.connect(self._command_failed)
+        m.bridge.coreEvent.connect(self._core_event)
         self.chat.unreadChanged.connect(c.set_unread)
         c.captions.set_on(self.settings.captions_on)
         self.stage.captions.setVisible(self.settings.captions_on)
@@ -241,13 +244,27 @@ class CallPage(QWidget):
             "reaction": self.tr("The reaction could not be sent."),
         }
         if what in messages:
-            self.stage.banner.say(messages[what])
-            QTimer.singleShot(
-                6000,
-                lambda: (
-                    self.stage.banner.say("") if self.model.state.value == "connected" else None
-                ),
-            )
+            self.notice(messages[what])
+
+    def notice(self, text: str, seconds: float = 6.0) -> None:
+        """A passing message in the banner (the reconnecting notice takes over)."""
+        self.stage.banner.say(text)
+        QTimer.singleShot(
+            int(seconds * 1000),
+            lambda: (
+                self.stage.banner.say("")
+                if self.model.state.value == "connected" and self.stage.banner.text() == text
+                else None
+            ),
+        )
+
+    def _core_event(self, event: object) -> None:
+        if isinstance(event, DeviceProblem):
+            self.notice(device_problem_message(event), 8.0)
+        elif isinstance(event, SpeakingWhileMuted) and self.settings.shortcuts_enabled:
+            self.notice(speaking_while_muted_message(), 4.0)
+        elif isinstance(event, SpeakingWhileMuted):
+            self.notice(self.tr("You are speaking with your microphone off."), 4.0)
 
     def _reaction(self, identity: str, emoji: str) -> None:
         view = self.model.participants.get(identity)

@@ -10,10 +10,11 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
 
 from client import settings as settings_store
-from client.call_session import CallSession
+from client.call_session import CallSession, DeviceMediaSources, MediaSources, TestMediaSources
 from client.livekit import errors
 from client.livekit.room import RoomOptions
 from client.livekit.tasks import TaskGroup
+from client.local_media import LocalAudio, LocalDevicesChanged
 from client.media.preview import PreviewReader
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.meeting_link import MeetingLink
@@ -37,8 +38,10 @@ class MainWindow(QMainWindow):
         settings: Settings,
         *,
         room_options: RoomOptions | None = None,
+        audio: LocalAudio | None = None,
     ) -> None:
         super().__init__()
+        self.audio = audio
         self.bridge = bridge
         self.converter = converter
         self.settings = settings
@@ -48,12 +51,16 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget(self)
         self.setCentralWidget(self.pages)
         self.home = HomePage(settings, self.pages)
-        self.prejoin = PrejoinPage(self.pages)
+        self.prejoin = PrejoinPage(self.pages, audio=audio, bridge=bridge)
         self.pages.addWidget(self.home)
         self.pages.addWidget(self.prejoin)
         self.home.joinRequested.connect(self.open_prejoin)
         self.prejoin.backRequested.connect(self.show_home)
         self.prejoin.joinRequested.connect(self._prejoin_join)
+        self.prejoin.deviceChosen.connect(self._device_chosen)
+        #: The devices the core found last (for the settings dialog).
+        self.devices: LocalDevicesChanged | None = None
+        bridge.coreEvent.connect(self._core_event)
         self.session: CallSession | None = None
         self.model: CallViewModel | None = None
         self.call_page: CallPage | None = None
@@ -91,6 +98,19 @@ class MainWindow(QMainWindow):
             self.settings.display_name = name
             self._save_settings()
 
+    def _core_event(self, event: object) -> None:
+        if isinstance(event, LocalDevicesChanged):
+            self.devices = event
+
+    def _device_chosen(self, kind: str, device_id: str) -> None:
+        if kind == "microphone":
+            self.settings.microphone_device = device_id
+        elif kind == "speaker":
+            self.settings.speaker_device = device_id
+        elif kind == "camera":
+            self.settings.camera_device = device_id
+        self._save_settings()
+
     def _save_settings(self) -> None:
         try:
             settings_store.save(self.settings)
@@ -103,12 +123,15 @@ class MainWindow(QMainWindow):
         if self._previews:
             return
         camera = PreviewReader(TestPatternTrack(640, 360), self.prejoin.slot.put)
-        microphone = PreviewReader(ToneTrack(440.0, amplitude=0.0), self.prejoin.meter.feed)
-        self._previews = [camera, microphone]
+        self._previews = [camera]
+        if self.audio is None:
+            # Test media: the meter shows the silence that will be sent.
+            silence = ToneTrack(440.0, amplitude=0.0)
+            self._previews.append(PreviewReader(silence, self.prejoin.meter.feed))
 
         async def start() -> None:
-            camera.start()
-            microphone.start()
+            for preview in self._previews:
+                preview.start()
 
         self.bridge.fire("preview", start())
 
@@ -123,6 +146,11 @@ class MainWindow(QMainWindow):
             self.bridge.fire("preview", stop())
 
     # --- joining ------------------------------------------------------------------------
+
+    def _media_sources(self) -> MediaSources:
+        if self.audio is None:
+            return TestMediaSources()
+        return DeviceMediaSources(self.audio)
 
     def _prejoin_join(self, camera_on: bool, microphone_on: bool, name: str) -> None:
         if self._link is None:
@@ -146,7 +174,7 @@ class MainWindow(QMainWindow):
 
         async def create() -> CallSession:
             # Built on the core loop, which runs it from now on.
-            session = CallSession(options)
+            session = CallSession(options, media=self._media_sources(), audio=self.audio)
             self.bridge.observe(session.events)
             return session
 
@@ -221,12 +249,22 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from client.ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self)
-        dialog.accepted.connect(self._settings_changed)
+        before = dataclasses.replace(self.settings)
+        dialog = SettingsDialog(self.settings, self, devices=self.devices)
+        dialog.accepted.connect(lambda: self._settings_changed(before))
         dialog.open()
 
-    def _settings_changed(self) -> None:
+    def _settings_changed(self, before: Settings) -> None:
         self._save_settings()
+        audio = self.audio
+        if audio is not None:
+            after = self.settings
+            if after.microphone_device != before.microphone_device:
+                self.bridge.fire("microphone", audio.select_microphone(after.microphone_device))
+            if after.speaker_device != before.speaker_device:
+                self.bridge.fire("speaker", audio.select_speaker(after.speaker_device))
+            processing = after.processing()
+            self.bridge.call(lambda: audio.configure(processing))
         if self.call_page is not None:
             self.call_page.apply_settings()
 

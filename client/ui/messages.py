@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 
 from client.livekit import errors
+from client.local_media import DeviceProblem
 from client.meeting_link import LinkError
 
 
@@ -143,4 +144,38 @@ def certificate_error_message(exc: errors.CertificateError) -> str:
         "Messages",
         "A secure connection to the meeting server could not be established. "
         "Contact your IT support.",
+    )
+
+
+def device_problem_message(problem: DeviceProblem) -> str:
+    """What went wrong with a device, and what happens now."""
+    translate = QCoreApplication.translate
+    what = {
+        "camera": translate("Messages", "camera"),
+        "microphone": translate("Messages", "microphone"),
+        "speaker": translate("Messages", "speaker"),
+        "screen": translate("Messages", "screen"),
+    }[problem.kind]
+    name = problem.device or what[:1].upper() + what[1:]
+    if problem.problem == "fell_back" and problem.replacement:
+        text = translate("Messages", "%1 was disconnected: now using %2.")
+        return text.replace("%1", name).replace("%2", problem.replacement)
+    if problem.problem == "fell_back":
+        text = translate("Messages", "%1 was disconnected, and nothing can replace it.")
+        return text.replace("%1", name)
+    if problem.problem == "in_use":
+        text = translate("Messages", "%1 is used by another application. Close it, then try again.")
+        return text.replace("%1", name)
+    if problem.problem == "missing":
+        text = translate("Messages", "%1 not found: the call goes on without it.")
+        return text.replace("%1", what[:1].upper() + what[1:])
+    if problem.problem == "unavailable":
+        return translate("Messages", "Screen sharing is not available on this desktop (Wayland).")
+    text = translate("Messages", "%1 could not be opened: the one in use is kept.")
+    return text.replace("%1", name)
+
+
+def speaking_while_muted_message() -> str:
+    return QCoreApplication.translate(
+        "Messages", "You are speaking with your microphone off. Press M to turn it on."
     )

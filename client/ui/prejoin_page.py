@@ -1,8 +1,9 @@
 """Pre-join: see yourself, check the microphone, pick devices, then join.
 
-Until device capture exists the preview shows the test source the call will
-send, and the device menus list what is really available: that source.  The
-screen reads frames through the same slot and converter as a call tile.
+The microphone and speaker menus list this machine's devices as the core finds
+them (and follow hot-plug); a choice is switched at once, so the meter shows the
+chosen microphone, and remembered.  The screen reads frames through the same slot
+and converter as a call tile.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.livekit import events as ev
+from client.local_media import DeviceChoice, DeviceProblem, LocalAudio, LocalDevicesChanged
 from client.media.level_meter import LevelMeter
 from client.meeting_link import MeetingLink
+from client.ui.bridge import CoreBridge
 from client.ui.call_model import ParticipantView
 from client.ui.colors import participant_color
 from client.ui.controls_bar import ControlButton
+from client.ui.messages import device_problem_message
 from client.ui.video_frames import FrameSlot
 from client.ui.video_tile import VideoTile
 
@@ -34,9 +39,19 @@ class PrejoinPage(QWidget):
     #: (camera on, microphone on, display name)
     joinRequested = Signal(bool, bool, str)
     backRequested = Signal()
+    #: A device was chosen: ("microphone" | "speaker", device id, "" = system default).
+    deviceChosen = Signal(str, str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        audio: LocalAudio | None = None,
+        bridge: CoreBridge | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.audio = audio
+        self.bridge = bridge
         self.link: MeetingLink | None = None
         self.slot = FrameSlot()
         self.meter = LevelMeter()
@@ -78,13 +93,22 @@ class PrejoinPage(QWidget):
         )
         self.microphone_menu = QComboBox(card)
         self.microphone_menu.setAccessibleName(self.tr("Microphone"))
-        self.microphone_menu.addItem(self.tr("Silence"))
-        self.microphone_menu.setToolTip(
-            self.tr("Microphones are not supported yet: silence is sent")
-        )
         self.speaker_menu = QComboBox(card)
         self.speaker_menu.setAccessibleName(self.tr("Speaker"))
-        self.speaker_menu.addItem(self.tr("System default"))
+        if audio is None:
+            self.microphone_menu.addItem(self.tr("Silence (test media)"))
+            self.speaker_menu.addItem(self.tr("Nothing is played (test media)"))
+        else:
+            for menu in (self.microphone_menu, self.speaker_menu):
+                menu.addItem(self.tr("System default"), "")
+            self.microphone_menu.activated.connect(
+                lambda index: self._choose("microphone", self.microphone_menu, index)
+            )
+            self.speaker_menu.activated.connect(
+                lambda index: self._choose("speaker", self.speaker_menu, index)
+            )
+        if bridge is not None:
+            bridge.coreEvent.connect(self._core_event)
         form.addRow(self.tr("Name"), self.name)
         form.addRow(self.tr("Camera"), self.camera_menu)
         form.addRow(self.tr("Microphone"), self.microphone_menu)
@@ -96,6 +120,13 @@ class PrejoinPage(QWidget):
         self.level.setAccessibleName(self.tr("Microphone level"))
         self.level.setFixedHeight(10)
         layout.addWidget(self.level)
+        # What went wrong with a device, if anything (plain text, wrapped).
+        self.device_notice = QLabel("", card)
+        self.device_notice.setObjectName("subtitle")
+        self.device_notice.setWordWrap(True)
+        self.device_notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.device_notice.hide()
+        layout.addWidget(self.device_notice)
         toggles = QHBoxLayout()
         self.microphone = ControlButton(self.tr("Microphone"), "mic", "mic-off", "M", card)
         self.camera = ControlButton(self.tr("Camera"), "camera", "camera-off", "V", card)
@@ -148,7 +179,36 @@ class PrejoinPage(QWidget):
 
     def _show_level(self) -> None:
         # The bar spans -60 dBFS (empty) to 0 dBFS (full).
-        self.level.setValue(int(min(60.0, max(0.0, self.meter.level_dbfs + 60.0))))
+        level = self.audio.level_dbfs if self.audio is not None else self.meter.level_dbfs
+        self.level.setValue(int(min(60.0, max(0.0, level + 60.0))))
+
+    # --- devices ----------------------------------------------------------------------
+
+    def _core_event(self, event: ev.Event) -> None:
+        if isinstance(event, DeviceProblem):
+            self.device_notice.setText(device_problem_message(event))
+            self.device_notice.show()
+        if isinstance(event, LocalDevicesChanged) and self.audio is not None:
+            self._fill(self.microphone_menu, event.microphones, event.microphone)
+            self._fill(self.speaker_menu, event.speakers, event.speaker)
+
+    def _fill(self, menu: QComboBox, devices: tuple[DeviceChoice, ...], current: str) -> None:
+        """The system default first (it follows the system), then each device by name."""
+        menu.blockSignals(True)
+        menu.clear()
+        menu.addItem(self.tr("System default"), "")
+        for device in devices:
+            menu.addItem(device.name, device.id)
+        menu.setCurrentIndex(max(0, menu.findData(current)))
+        menu.blockSignals(False)
+
+    def _choose(self, kind: str, menu: QComboBox, index: int) -> None:
+        device_id = str(menu.itemData(index) or "")
+        self.deviceChosen.emit(kind, device_id)
+        if self.audio is None or self.bridge is None:
+            return
+        select = self.audio.select_microphone if kind == "microphone" else self.audio.select_speaker
+        self.bridge.fire(f"{kind} device", select(device_id))
 
     def _join(self) -> None:
         name = self.name.text().strip()

@@ -15,11 +15,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.local_media import DeviceChoice, LocalDevicesChanged
 from client.settings import CAPTION_SIZES, Settings
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        devices: LocalDevicesChanged | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle(self.tr("Settings"))
@@ -59,9 +66,28 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Caption background"), self.opacity)
         form.addRow("", self.captions_on)
         form.addRow("", self.shortcuts)
-        devices = QLabel(self.tr("Camera and microphone: test sources in this version."), self)
-        devices.setWordWrap(True)
-        form.addRow(self.tr("Devices"), devices)
+        self.microphone = self._device_menu(
+            self.tr("Microphone"),
+            devices.microphones if devices else (),
+            settings.microphone_device,
+        )
+        self.speaker = self._device_menu(
+            self.tr("Speaker"), devices.speakers if devices else (), settings.speaker_device
+        )
+        form.addRow(self.tr("Microphone"), self.microphone)
+        form.addRow(self.tr("Speaker"), self.speaker)
+        self.echo_cancellation = QCheckBox(self.tr("Echo cancellation (no headset needed)"), self)
+        self.noise_suppression = QCheckBox(self.tr("Noise suppression"), self)
+        self.auto_gain = QCheckBox(self.tr("Automatic microphone level"), self)
+        self.high_pass = QCheckBox(self.tr("Remove low rumble (high-pass filter)"), self)
+        for box, on in (
+            (self.echo_cancellation, settings.echo_cancellation),
+            (self.noise_suppression, settings.noise_suppression),
+            (self.auto_gain, settings.auto_gain),
+            (self.high_pass, settings.high_pass),
+        ):
+            box.setChecked(on)
+            form.addRow("", box)
         layout.addLayout(form)
         self.note = QLabel(self.tr("A new language applies the next time the app starts."), self)
         self.note.setObjectName("subtitle")
@@ -80,4 +106,22 @@ class SettingsDialog(QDialog):
         self.settings.caption_background_opacity = self.opacity.value() / 100
         self.settings.shortcuts_enabled = self.shortcuts.isChecked()
         self.settings.captions_on = self.captions_on.isChecked()
+        self.settings.microphone_device = str(self.microphone.currentData() or "")
+        self.settings.speaker_device = str(self.speaker.currentData() or "")
+        self.settings.echo_cancellation = self.echo_cancellation.isChecked()
+        self.settings.noise_suppression = self.noise_suppression.isChecked()
+        self.settings.auto_gain = self.auto_gain.isChecked()
+        self.settings.high_pass = self.high_pass.isChecked()
         self.accept()
+
+    def _device_menu(self, name: str, devices: tuple[DeviceChoice, ...], current: str) -> QComboBox:
+        menu = QComboBox(self)
+        menu.setAccessibleName(name)
+        menu.addItem(self.tr("System default"), "")
+        for device in devices:
+            menu.addItem(device.name, device.id)
+        if current and menu.findData(current) < 0:
+            # Chosen before, not plugged in now: kept, and used again when it is back.
+            menu.addItem(self.tr("%1 (not connected)").replace("%1", current), current)
+        menu.setCurrentIndex(max(0, menu.findData(current)))
+        return menu

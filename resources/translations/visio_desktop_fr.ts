@@ -4,7 +4,7 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="52"/>
+        <location filename="../../client/ui/call_page.py" line="54"/>
         <source>Connection status</source>
         <translation>État de la connexion</translation>
     </message>
@@ -12,72 +12,77 @@
 <context>
     <name>CallPage</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="34"/>
+        <location filename="../../client/ui/call_page.py" line="36"/>
         <source>Turn the microphone on or off</source>
         <translation>Activer ou désactiver le micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="35"/>
+        <location filename="../../client/ui/call_page.py" line="37"/>
         <source>Turn the camera on or off</source>
         <translation>Activer ou désactiver la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="36"/>
+        <location filename="../../client/ui/call_page.py" line="38"/>
         <source>Show or hide captions</source>
         <translation>Afficher ou masquer les sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="37"/>
+        <location filename="../../client/ui/call_page.py" line="39"/>
         <source>Raise or lower your hand</source>
         <translation>Lever ou baisser la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="39"/>
+        <location filename="../../client/ui/call_page.py" line="41"/>
         <source>Space</source>
         <translation>Espace</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="40"/>
+        <location filename="../../client/ui/call_page.py" line="42"/>
         <source>Hold to talk while the microphone is off</source>
         <translation>Maintenir enfoncée pour parler quand le micro est coupé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="42"/>
+        <location filename="../../client/ui/call_page.py" line="44"/>
         <source>List the shortcuts</source>
         <translation>Afficher les raccourcis</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="223"/>
+        <location filename="../../client/ui/call_page.py" line="234"/>
         <source>Connection lost — reconnecting…</source>
         <translation>Connexion perdue — reconnexion…</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="229"/>
+        <location filename="../../client/ui/call_page.py" line="240"/>
         <source>The microphone could not be changed. Try again.</source>
         <translation>Le micro n’a pas pu être modifié. Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="230"/>
+        <location filename="../../client/ui/call_page.py" line="241"/>
         <source>The camera could not be changed. Try again.</source>
         <translation>La caméra n’a pas pu être modifiée. Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="231"/>
+        <location filename="../../client/ui/call_page.py" line="242"/>
         <source>Your hand could not be raised or lowered on this server.</source>
         <translation>Ce serveur ne permet pas de lever ou de baisser la main.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="232"/>
+        <location filename="../../client/ui/call_page.py" line="243"/>
         <source>Your message could not be sent. Check the connection.</source>
         <translation>Votre message n’a pas pu être envoyé. Vérifiez la connexion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="233"/>
+        <location filename="../../client/ui/call_page.py" line="244"/>
         <source>The reaction could not be sent.</source>
         <translation>La réaction n’a pas pu être envoyée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="275"/>
+        <location filename="../../client/ui/call_page.py" line="267"/>
+        <source>You are speaking with your microphone off.</source>
+        <translation>Vous parlez avec le micro coupé.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="301"/>
         <source>Keyboard shortcuts</source>
         <translation>Raccourcis clavier</translation>
     </message>
@@ -167,13 +172,13 @@
         <translation>Sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_overlay.py" line="463"/>
+        <location filename="../../client/ui/captions_overlay.py" line="478"/>
         <source>…</source>
         <translation>…</translation>
     </message>
     <message>
-        <location filename="../../client/ui/captions_overlay.py" line="473"/>
-        <location filename="../../client/ui/captions_overlay.py" line="491"/>
+        <location filename="../../client/ui/captions_overlay.py" line="488"/>
+        <location filename="../../client/ui/captions_overlay.py" line="506"/>
         <source>{name}: </source>
         <translation>{name}&#xa0;: </translation>
     </message>
@@ -424,23 +429,24 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../client/ui/main_window.py" line="46"/>
-        <location filename="../../client/ui/main_window.py" line="195"/>
+        <location filename="../../client/ui/main_window.py" line="49"/>
+        <location filename="../../client/ui/main_window.py" line="223"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="180"/>
+        <location filename="../../client/ui/main_window.py" line="208"/>
         <source>Visio — %1</source>
+        <extracomment>The devices the core found last (for the settings dialog).</extracomment>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="260"/>
+        <location filename="../../client/ui/main_window.py" line="298"/>
         <source>Leave the call?</source>
         <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="261"/>
+        <location filename="../../client/ui/main_window.py" line="299"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
@@ -468,129 +474,184 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../client/ui/messages.py" line="13"/>
+        <location filename="../../client/ui/messages.py" line="14"/>
         <source>This address is not secure (ws:// or http://) and the server is not on this computer or a private network. Ask for a wss:// or https:// link.</source>
         <translation>Cette adresse n’est pas sécurisée (ws:// ou http://) et le serveur n’est ni sur cet ordinateur ni sur un réseau privé. Demandez un lien en wss:// ou https://.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="21"/>
+        <location filename="../../client/ui/messages.py" line="22"/>
         <source>The access token in this link is damaged. Copy the whole link again.</source>
         <translation>Le jeton d’accès de ce lien est endommagé. Copiez à nouveau le lien en entier.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="25"/>
+        <location filename="../../client/ui/messages.py" line="26"/>
         <source>This link has no access token. Paste the whole link, or the token below.</source>
         <translation>Ce lien ne contient pas de jeton d’accès. Collez le lien en entier, ou le jeton ci-dessous.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="30"/>
+        <location filename="../../client/ui/messages.py" line="31"/>
         <source>Paste the link of the meeting you were invited to.</source>
         <translation>Collez le lien d’invitation à la réunion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="33"/>
+        <location filename="../../client/ui/messages.py" line="34"/>
         <source>This is not a meeting link. Check that you copied it whole.</source>
         <translation>Ce n’est pas un lien de réunion. Vérifiez que vous l’avez copié en entier.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="42"/>
+        <location filename="../../client/ui/messages.py" line="43"/>
         <source>You were removed from the meeting.</source>
         <translation>Vous avez été retiré de la réunion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="44"/>
+        <location filename="../../client/ui/messages.py" line="45"/>
         <source>The meeting has ended.</source>
         <translation>La réunion est terminée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="46"/>
+        <location filename="../../client/ui/messages.py" line="47"/>
         <source>You joined this meeting from another device, so this one left it.</source>
         <translation>Vous avez rejoint cette réunion depuis un autre appareil&#xa0;: celui-ci l’a donc quittée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="49"/>
+        <location filename="../../client/ui/messages.py" line="50"/>
         <source>The server ended your session.</source>
         <translation>Le serveur a mis fin à votre session.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="56"/>
+        <location filename="../../client/ui/messages.py" line="57"/>
         <source>This invitation has expired. Ask the organiser for a new link.</source>
         <translation>Cette invitation a expiré. Demandez un nouveau lien à l’organisateur.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="60"/>
+        <location filename="../../client/ui/messages.py" line="61"/>
         <source>This invitation is not valid for this server. Ask for a new link.</source>
         <translation>Cette invitation n’est pas valable pour ce serveur. Demandez un nouveau lien.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="64"/>
+        <location filename="../../client/ui/messages.py" line="65"/>
         <source>You are not allowed to join this meeting.</source>
         <translation>Vous n’êtes pas autorisé à rejoindre cette réunion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="68"/>
+        <location filename="../../client/ui/messages.py" line="69"/>
         <source>The meeting is full. Try again later.</source>
         <translation>La réunion est complète. Réessayez plus tard.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="70"/>
+        <location filename="../../client/ui/messages.py" line="71"/>
         <source>No meeting server answers at this address. Check the link.</source>
         <translation>Aucun serveur de réunion ne répond à cette adresse. Vérifiez le lien.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="76"/>
+        <location filename="../../client/ui/messages.py" line="77"/>
         <source>The proxy of your network cannot be reached or refused the connection to the meeting server. Check the proxy settings or contact your IT support.</source>
         <translation>Le proxy de votre réseau est injoignable ou a refusé la connexion au serveur de réunion. Vérifiez les paramètres du proxy ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="82"/>
+        <location filename="../../client/ui/messages.py" line="83"/>
         <source>The meeting server cannot be reached. Check your network connection; the app will keep the link so you can try again.</source>
         <translation>Le serveur de réunion est injoignable. Vérifiez votre connexion réseau&#x202f;; l’application garde le lien pour que vous puissiez réessayer.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="88"/>
+        <location filename="../../client/ui/messages.py" line="89"/>
         <source>This network blocks the traffic audio and video use (UDP), and the relay through an encrypted web connection did not get through either. Try another network, or ask your IT support to allow UDP or TURN over TLS.</source>
         <translation>Ce réseau bloque le trafic qu’utilisent le son et la vidéo (UDP), et le relais par une connexion web chiffrée n’a pas abouti non plus. Essayez un autre réseau, ou demandez à votre support informatique d’autoriser UDP ou TURN sur TLS.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="95"/>
+        <location filename="../../client/ui/messages.py" line="96"/>
         <source>Connected, but audio and video cannot get through this network (a firewall may block them). Try another network or contact your IT support.</source>
         <translation>Connexion établie, mais le son et la vidéo ne passent pas sur ce réseau (un pare-feu les bloque peut-être). Essayez un autre réseau ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="104"/>
+        <location filename="../../client/ui/messages.py" line="105"/>
         <source>Something went wrong (%1). Try again.</source>
         <translation>Une erreur s’est produite (%1). Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="112"/>
+        <location filename="../../client/ui/messages.py" line="113"/>
         <source>The security certificate of the meeting server is not recognised by this computer. If your organisation uses its own certificate authority, ask your IT support to install it.</source>
         <translation>Le certificat de sécurité du serveur de réunion n’est pas reconnu par cet ordinateur. Si votre organisation utilise sa propre autorité de certification, demandez à votre support informatique de l’installer.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="119"/>
+        <location filename="../../client/ui/messages.py" line="120"/>
         <source>The meeting server presented a certificate made for another address: the connection may be intercepted. Check the link or contact your IT support.</source>
         <translation>Le serveur de réunion a présenté un certificat établi pour une autre adresse&#xa0;: la connexion est peut-être interceptée. Vérifiez le lien ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="125"/>
+        <location filename="../../client/ui/messages.py" line="126"/>
         <source>The security certificate of the meeting server has expired or is not valid yet. Check this computer&apos;s date and time, or tell the server&apos;s administrator.</source>
         <translation>Le certificat de sécurité du serveur de réunion a expiré ou n’est pas encore valide. Vérifiez la date et l’heure de cet ordinateur, ou prévenez l’administrateur du serveur.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="131"/>
+        <location filename="../../client/ui/messages.py" line="132"/>
         <source>The security certificate of the meeting server has been revoked. Tell the server&apos;s administrator.</source>
         <translation>Le certificat de sécurité du serveur de réunion a été révoqué. Prévenez l’administrateur du serveur.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="137"/>
+        <location filename="../../client/ui/messages.py" line="138"/>
         <source>The additional certificate authority file set for this app cannot be read. Check the file or contact your IT support.</source>
         <translation>Le fichier d’autorité de certification supplémentaire configuré pour cette application est illisible. Vérifiez le fichier ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="142"/>
+        <location filename="../../client/ui/messages.py" line="143"/>
         <source>A secure connection to the meeting server could not be established. Contact your IT support.</source>
         <translation>Impossible d’établir une connexion sécurisée avec le serveur de réunion. Contactez votre support informatique.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="154"/>
+        <source>camera</source>
+        <translation>caméra</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="155"/>
+        <source>microphone</source>
+        <translation>micro</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="156"/>
+        <source>speaker</source>
+        <translation>haut-parleur</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="157"/>
+        <source>screen</source>
+        <translation>écran</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="161"/>
+        <source>%1 was disconnected: now using %2.</source>
+        <translation>%1 : appareil débranché, %2 prend le relais.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="164"/>
+        <source>%1 was disconnected, and nothing can replace it.</source>
+        <translation>%1 : appareil débranché, aucun autre n’est disponible.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="170"/>
+        <source>%1 not found: the call goes on without it.</source>
+        <translation>%1 introuvable : l’appel continue sans.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="167"/>
+        <source>%1 is used by another application. Close it, then try again.</source>
+        <translation>Une autre application utilise %1. Fermez-la, puis réessayez.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="173"/>
+        <source>Screen sharing is not available on this desktop (Wayland).</source>
+        <translation>Le partage d’écran n’est pas disponible sur ce bureau (Wayland).</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="174"/>
+        <source>%1 could not be opened: the one in use is kept.</source>
+        <translation>Impossible d’ouvrir %1 : l’appareil actuel est conservé.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="179"/>
+        <source>You are speaking with your microphone off. Press M to turn it on.</source>
+        <translation>Vous parlez avec le micro coupé. Appuyez sur M pour l’activer.</translation>
     </message>
 </context>
 <context>
@@ -676,88 +737,89 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>PrejoinPage</name>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="49"/>
+        <location filename="../../client/ui/prejoin_page.py" line="64"/>
         <source>Camera preview</source>
-        <extracomment>(camera on, microphone on, display name)</extracomment>
+        <extracomment>(camera on, microphone on, display name) A device was chosen: (&quot;microphone&quot; | &quot;speaker&quot;, device id, &quot;&quot; = system default).</extracomment>
         <translation>Aperçu de la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="62"/>
+        <location filename="../../client/ui/prejoin_page.py" line="77"/>
         <source>Ready to join?</source>
         <translation>Rejoindre la réunion&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="71"/>
+        <location filename="../../client/ui/prejoin_page.py" line="86"/>
         <source>Your name</source>
         <translation>Votre nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="74"/>
         <location filename="../../client/ui/prejoin_page.py" line="89"/>
-        <location filename="../../client/ui/prejoin_page.py" line="101"/>
+        <location filename="../../client/ui/prejoin_page.py" line="113"/>
+        <location filename="../../client/ui/prejoin_page.py" line="132"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="80"/>
-        <location filename="../../client/ui/prejoin_page.py" line="90"/>
-        <location filename="../../client/ui/prejoin_page.py" line="100"/>
+        <location filename="../../client/ui/prejoin_page.py" line="95"/>
+        <location filename="../../client/ui/prejoin_page.py" line="114"/>
+        <location filename="../../client/ui/prejoin_page.py" line="131"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="75"/>
+        <location filename="../../client/ui/prejoin_page.py" line="90"/>
         <source>Test pattern</source>
         <translation>Mire de test</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="77"/>
+        <location filename="../../client/ui/prejoin_page.py" line="92"/>
         <source>Cameras are not supported yet: a test pattern is sent</source>
         <translation>Les caméras ne sont pas encore prises en charge : une mire de test est envoyée</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="81"/>
-        <source>Silence</source>
-        <translation>Silence</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/prejoin_page.py" line="83"/>
-        <source>Microphones are not supported yet: silence is sent</source>
-        <translation>Les micros ne sont pas encore pris en charge : du silence est envoyé</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/prejoin_page.py" line="86"/>
-        <location filename="../../client/ui/prejoin_page.py" line="91"/>
+        <location filename="../../client/ui/prejoin_page.py" line="97"/>
+        <location filename="../../client/ui/prejoin_page.py" line="115"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="87"/>
+        <location filename="../../client/ui/prejoin_page.py" line="99"/>
+        <source>Silence (test media)</source>
+        <translation>Silence (médias de test)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="100"/>
+        <source>Nothing is played (test media)</source>
+        <translation>Aucun son joué (médias de test)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="103"/>
+        <location filename="../../client/ui/prejoin_page.py" line="199"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="88"/>
+        <location filename="../../client/ui/prejoin_page.py" line="112"/>
         <source>Name</source>
         <translation>Nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="96"/>
+        <location filename="../../client/ui/prejoin_page.py" line="120"/>
         <source>Microphone level</source>
         <translation>Niveau du micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="111"/>
+        <location filename="../../client/ui/prejoin_page.py" line="142"/>
         <source>Back</source>
         <translation>Retour</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="112"/>
+        <location filename="../../client/ui/prejoin_page.py" line="143"/>
         <source>Join now</source>
         <translation>Rejoindre</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="130"/>
+        <location filename="../../client/ui/prejoin_page.py" line="161"/>
         <source>Meeting on %1</source>
         <translation>Réunion sur %1</translation>
     </message>
@@ -809,79 +871,111 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="25"/>
+        <location filename="../../client/ui/settings_dialog.py" line="32"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="30"/>
-        <location filename="../../client/ui/settings_dialog.py" line="57"/>
+        <location filename="../../client/ui/settings_dialog.py" line="37"/>
+        <location filename="../../client/ui/settings_dialog.py" line="64"/>
         <source>Language</source>
         <translation>Langue</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="32"/>
+        <location filename="../../client/ui/settings_dialog.py" line="39"/>
         <source>Follow the system</source>
         <translation>Langue du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="39"/>
-        <location filename="../../client/ui/settings_dialog.py" line="58"/>
+        <location filename="../../client/ui/settings_dialog.py" line="46"/>
+        <location filename="../../client/ui/settings_dialog.py" line="65"/>
         <source>Caption size</source>
         <translation>Taille des sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="41"/>
+        <location filename="../../client/ui/settings_dialog.py" line="48"/>
         <source>Small</source>
         <translation>Petite</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="42"/>
+        <location filename="../../client/ui/settings_dialog.py" line="49"/>
         <source>Medium</source>
         <translation>Moyenne</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="43"/>
+        <location filename="../../client/ui/settings_dialog.py" line="50"/>
         <source>Large</source>
         <translation>Grande</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="44"/>
+        <location filename="../../client/ui/settings_dialog.py" line="51"/>
         <source>Extra large (room screens)</source>
         <translation>Très grande (écrans de salle)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="50"/>
+        <location filename="../../client/ui/settings_dialog.py" line="57"/>
         <source>Caption background opacity</source>
         <translation>Opacité du fond des sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="53"/>
+        <location filename="../../client/ui/settings_dialog.py" line="60"/>
         <source>Keyboard shortcuts (M, V, C, H, Space)</source>
         <translation>Raccourcis clavier (M, V, C, H, Espace)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="55"/>
+        <location filename="../../client/ui/settings_dialog.py" line="62"/>
         <source>Show captions when joining</source>
         <translation>Afficher les sous-titres en rejoignant une réunion</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="59"/>
+        <location filename="../../client/ui/settings_dialog.py" line="66"/>
         <source>Caption background</source>
         <translation>Fond des sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="62"/>
-        <source>Camera and microphone: test sources in this version.</source>
-        <translation>Caméra et micro&#xa0;: sources de test dans cette version.</translation>
+        <location filename="../../client/ui/settings_dialog.py" line="70"/>
+        <location filename="../../client/ui/settings_dialog.py" line="77"/>
+        <source>Microphone</source>
+        <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="64"/>
-        <source>Devices</source>
-        <translation>Périphériques</translation>
+        <location filename="../../client/ui/settings_dialog.py" line="75"/>
+        <location filename="../../client/ui/settings_dialog.py" line="78"/>
+        <source>Speaker</source>
+        <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="66"/>
+        <location filename="../../client/ui/settings_dialog.py" line="79"/>
+        <source>Echo cancellation (no headset needed)</source>
+        <translation>Suppression de l’écho (sans casque)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="80"/>
+        <source>Noise suppression</source>
+        <translation>Réduction du bruit</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="81"/>
+        <source>Automatic microphone level</source>
+        <translation>Niveau du micro automatique</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="82"/>
+        <source>Remove low rumble (high-pass filter)</source>
+        <translation>Couper les grondements graves (filtre passe-haut)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="120"/>
+        <source>System default</source>
+        <translation>Par défaut du système</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="125"/>
+        <source>%1 (not connected)</source>
+        <translation>%1 (non branché)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="92"/>
         <source>A new language applies the next time the app starts.</source>
         <translation>Un changement de langue prend effet au prochain démarrage de l’application.</translation>
     </message>
@@ -889,12 +983,12 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>Stage</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="73"/>
+        <location filename="../../client/ui/call_page.py" line="75"/>
         <source>Previous page of participants</source>
         <translation>Page précédente des participants</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="74"/>
+        <location filename="../../client/ui/call_page.py" line="76"/>
         <source>Next page of participants</source>
         <translation>Page suivante des participants</translation>
     </message>
@@ -924,34 +1018,34 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>VideoTile</name>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="82"/>
+        <location filename="../../client/ui/video_tile.py" line="137"/>
         <source>microphone off</source>
-        <extracomment>Shown, hidden or resized: (tile, visible, width px, height px).</extracomment>
+        <extracomment>Tiles&apos; repaints are grouped over this long: each window update costs an X round trip and a flush, so nine tiles at 15 fps painted one by one made 130 updates a second, where grouping makes at most 60. Shown, hidden or resized: (tile, visible, width px, height px).</extracomment>
         <translation>micro coupé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="84"/>
+        <location filename="../../client/ui/video_tile.py" line="139"/>
         <source>camera off</source>
         <translation>caméra coupée</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="86"/>
+        <location filename="../../client/ui/video_tile.py" line="141"/>
         <source>hand raised</source>
         <translation>main levée</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="88"/>
+        <location filename="../../client/ui/video_tile.py" line="143"/>
         <source>speaking</source>
         <translation>en train de parler</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="89"/>
-        <location filename="../../client/ui/video_tile.py" line="214"/>
+        <location filename="../../client/ui/video_tile.py" line="144"/>
+        <location filename="../../client/ui/video_tile.py" line="269"/>
         <source> (you)</source>
         <translation> (vous)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/video_tile.py" line="184"/>
+        <location filename="../../client/ui/video_tile.py" line="239"/>
         <source>Video frozen — weak connection</source>
         <translation>Vidéo figée — connexion faible</translation>
     </message>

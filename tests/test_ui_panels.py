@@ -427,3 +427,39 @@ def test_captions_never_cover_the_tiles(
     assert stage.grid.geometry() == stage.rect()
     page.close()
     page.deleteLater()
+
+
+def test_the_microphone_button_menu_lists_devices_and_switches(app: QApplication) -> None:
+    from client.local_media import DeviceChoice, LocalDevicesChanged
+    from client.ui.controls_bar import ControlsBar
+
+    bar = ControlsBar()
+    assert bar.microphone.menu() is None  # test media: nothing to choose
+    bar.set_devices(
+        LocalDevicesChanged(
+            cameras=(),
+            microphones=(DeviceChoice("mic-1", "Jabra Evolve 65"),),
+            speakers=(DeviceChoice("spk-1", "Built-in speaker"), DeviceChoice("spk-2", "HDMI")),
+            camera="",
+            microphone="mic-1",
+            speaker="",
+        )
+    )
+    menu = bar.microphone.menu()
+    assert menu is not None
+    actions = [a for a in menu.actions() if not a.isSeparator()]
+    names = [a.text() for a in actions]
+    assert names == [
+        "System default",
+        "Jabra Evolve 65",
+        "System default",
+        "Built-in speaker",
+        "HDMI",
+    ]
+    checked = [a.text() for a in actions if a.isChecked()]
+    assert checked == ["Jabra Evolve 65", "System default"]
+    chosen: list[tuple[str, str]] = []
+    bar.deviceChosen.connect(lambda kind, device: chosen.append((kind, device)))
+    actions[4].trigger()
+    assert chosen == [("speaker", "spk-2")]
+    assert bar.microphone.accessibleName() == "Microphone"  # still the toggle it was

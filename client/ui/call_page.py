@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.local_media import DeviceProblem, SpeakingWhileMuted
+from client.local_media import DeviceProblem, LocalDevicesChanged, SpeakingWhileMuted
 from client.settings import Settings
 from client.ui.call_model import CallViewModel
 from client.ui.captions_history import CaptionsHistoryPanel
@@ -259,7 +259,9 @@ class CallPage(QWidget):
         )
 
     def _core_event(self, event: object) -> None:
-        if isinstance(event, DeviceProblem):
+        if isinstance(event, LocalDevicesChanged):
+            self.controls.set_devices(event)
+        elif isinstance(event, DeviceProblem):
             self.notice(device_problem_message(event), 8.0)
         elif isinstance(event, SpeakingWhileMuted) and self.settings.shortcuts_enabled:
             self.notice(speaking_while_muted_message(), 4.0)

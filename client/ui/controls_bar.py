@@ -9,8 +9,10 @@ its tooltip names the shortcut.  Toggle buttons are checkable: checked means on.
 from __future__ import annotations
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QWidget
 
+from client.local_media import DeviceChoice, LocalDevicesChanged
 from client.notifications import REACTIONS
 from client.ui.resources import icon
 
@@ -81,6 +83,8 @@ class ControlsBar(QWidget):
     settingsRequested = Signal()
     speakerViewToggled = Signal(bool)
     transcriptToggled = Signal(bool)
+    #: A device picked from the microphone's menu: ("microphone" | "speaker", id).
+    deviceChosen = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,6 +172,30 @@ class ControlsBar(QWidget):
             (self.transcript, self.transcript.toggled),
         ):
             signal.connect(button.set_on)
+
+    def set_devices(self, devices: LocalDevicesChanged) -> None:
+        """The microphone button's menu (its arrow): microphones, then speakers; the
+        one in use is checked.  Without devices (test media) there is no menu."""
+        menu = QMenu(self.microphone)
+        for kind, title, choices, current in (
+            ("microphone", self.tr("Microphone"), devices.microphones, devices.microphone),
+            ("speaker", self.tr("Speaker"), devices.speakers, devices.speaker),
+        ):
+            menu.addSection(title)
+            group = QActionGroup(menu)
+            options = (DeviceChoice("", self.tr("System default")), *choices)
+            for choice in options:
+                action = QAction(choice.name, menu)
+                action.setCheckable(True)
+                action.setChecked(choice.id == current)
+                action.triggered.connect(
+                    lambda _=False, k=kind, i=choice.id: self.deviceChosen.emit(k, i)
+                )
+                group.addAction(action)
+                menu.addAction(action)
+        self.microphone.setMenu(menu)
+        self.microphone.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.microphone.setFixedSize(QSize(BUTTON_SIZE.width() + 16, BUTTON_SIZE.height()))
 
     def set_unread(self, count: int) -> None:
         label = self.tr("Chat")

@@ -102,6 +102,17 @@ class MainWindow(QMainWindow):
         if isinstance(event, LocalDevicesChanged):
             self.devices = event
 
+    def _select_device(self, kind: str, device_id: str) -> None:
+        """A device picked in the call: switched at once, remembered."""
+        self._device_chosen(kind, device_id)
+        audio = self.audio
+        if audio is None:
+            return
+        if kind == "microphone":
+            self.bridge.fire("microphone", audio.select_microphone(device_id))
+        elif kind == "speaker":
+            self.bridge.fire("speaker", audio.select_speaker(device_id))
+
     def _device_chosen(self, kind: str, device_id: str) -> None:
         if kind == "microphone":
             self.settings.microphone_device = device_id
@@ -184,6 +195,9 @@ class MainWindow(QMainWindow):
         page = CallPage(self.model, self.settings, self.pages)
         page.leaveRequested.connect(self.leave)
         page.settingsRequested.connect(self.open_settings)
+        page.controls.deviceChosen.connect(self._select_device)
+        if self.devices is not None:
+            page.controls.set_devices(self.devices)
         self.model.ended.connect(self._ended)
         self.call_page = page
         self.pages.addWidget(page)

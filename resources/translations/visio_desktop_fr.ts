@@ -77,12 +77,12 @@
         <translation>La réaction n’a pas pu être envoyée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="267"/>
+        <location filename="../../client/ui/call_page.py" line="269"/>
         <source>You are speaking with your microphone off.</source>
         <translation>Vous parlez avec le micro coupé.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="301"/>
+        <location filename="../../client/ui/call_page.py" line="303"/>
         <source>Keyboard shortcuts</source>
         <translation>Raccourcis clavier</translation>
     </message>
@@ -239,22 +239,22 @@
 <context>
     <name>ControlButton</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="59"/>
+        <location filename="../../client/ui/controls_bar.py" line="61"/>
         <source>on</source>
         <translation>activé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="59"/>
+        <location filename="../../client/ui/controls_bar.py" line="61"/>
         <source>off</source>
         <translation>désactivé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="63"/>
+        <location filename="../../client/ui/controls_bar.py" line="65"/>
         <source>%1 (%2) — shortcut %3</source>
         <translation>%1 (%2) — raccourci %3</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="66"/>
+        <location filename="../../client/ui/controls_bar.py" line="68"/>
         <source>%1 (%2)</source>
         <translation>%1 (%2)</translation>
     </message>
@@ -262,83 +262,95 @@
 <context>
     <name>ControlsBar</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="88"/>
+        <location filename="../../client/ui/controls_bar.py" line="92"/>
         <source>Call controls</source>
+        <extracomment>A device picked from the microphone&apos;s menu: (&quot;microphone&quot; | &quot;speaker&quot;, id).</extracomment>
         <translation>Commandes de l’appel</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="92"/>
+        <location filename="../../client/ui/controls_bar.py" line="96"/>
+        <location filename="../../client/ui/controls_bar.py" line="181"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="93"/>
+        <location filename="../../client/ui/controls_bar.py" line="97"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="94"/>
+        <location filename="../../client/ui/controls_bar.py" line="98"/>
         <source>Share screen</source>
         <translation>Partager l’écran</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="97"/>
+        <location filename="../../client/ui/controls_bar.py" line="101"/>
         <source>Screen sharing is not available in this version</source>
         <translation>Le partage d’écran n’est pas disponible dans cette version</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="98"/>
+        <location filename="../../client/ui/controls_bar.py" line="102"/>
         <source>Captions</source>
         <translation>Sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="99"/>
+        <location filename="../../client/ui/controls_bar.py" line="103"/>
         <source>Raise hand</source>
         <translation>Lever la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="100"/>
+        <location filename="../../client/ui/controls_bar.py" line="104"/>
         <source>Reactions</source>
         <translation>Réactions</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="110"/>
-        <location filename="../../client/ui/controls_bar.py" line="173"/>
+        <location filename="../../client/ui/controls_bar.py" line="114"/>
+        <location filename="../../client/ui/controls_bar.py" line="201"/>
         <source>Chat</source>
         <translation>Chat</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="112"/>
+        <location filename="../../client/ui/controls_bar.py" line="116"/>
         <source>Participants</source>
         <translation>Participants</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="115"/>
+        <location filename="../../client/ui/controls_bar.py" line="119"/>
         <source>Speaker view</source>
         <translation>Vue intervenant</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="118"/>
+        <location filename="../../client/ui/controls_bar.py" line="122"/>
         <source>Transcript</source>
         <translation>Transcription</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="120"/>
+        <location filename="../../client/ui/controls_bar.py" line="124"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="121"/>
+        <location filename="../../client/ui/controls_bar.py" line="125"/>
         <source>Leave</source>
         <translation>Quitter</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="124"/>
+        <location filename="../../client/ui/controls_bar.py" line="128"/>
         <source>Leave the call</source>
         <translation>Quitter l’appel</translation>
     </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="182"/>
+        <source>Speaker</source>
+        <translation>Haut-parleur</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="186"/>
+        <source>System default</source>
+        <translation>Par défaut du système</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../client/ui/controls_bar.py" line="175"/>
+        <location filename="../../client/ui/controls_bar.py" line="203"/>
         <source>Chat, %n unread message(s)</source>
         <translation>
             <numerusform>Chat, %n message non lu</numerusform>
@@ -430,23 +442,23 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../client/ui/main_window.py" line="49"/>
-        <location filename="../../client/ui/main_window.py" line="223"/>
+        <location filename="../../client/ui/main_window.py" line="237"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="208"/>
+        <location filename="../../client/ui/main_window.py" line="222"/>
         <source>Visio — %1</source>
         <extracomment>The devices the core found last (for the settings dialog).</extracomment>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="298"/>
+        <location filename="../../client/ui/main_window.py" line="312"/>
         <source>Leave the call?</source>
         <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="299"/>
+        <location filename="../../client/ui/main_window.py" line="313"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
@@ -827,43 +839,43 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>Reactions</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="19"/>
+        <location filename="../../client/ui/controls_bar.py" line="21"/>
         <source>Thumbs up</source>
         <extracomment>What each reaction is called, for the menu and screen readers.</extracomment>
         <translation>Pouce levé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="20"/>
+        <location filename="../../client/ui/controls_bar.py" line="22"/>
         <source>Thumbs down</source>
         <translation>Pouce baissé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="21"/>
+        <location filename="../../client/ui/controls_bar.py" line="23"/>
         <source>Applause</source>
         <translation>Applaudissements</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="22"/>
+        <location filename="../../client/ui/controls_bar.py" line="24"/>
         <source>Heart</source>
         <translation>Cœur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="23"/>
+        <location filename="../../client/ui/controls_bar.py" line="25"/>
         <source>Laughing</source>
         <translation>Rire</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="24"/>
+        <location filename="../../client/ui/controls_bar.py" line="26"/>
         <source>Surprised</source>
         <translation>Surprise</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="25"/>
+        <location filename="../../client/ui/controls_bar.py" line="27"/>
         <source>Celebration</source>
         <translation>Fête</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="26"/>
+        <location filename="../../client/ui/controls_bar.py" line="28"/>
         <source>Thank you</source>
         <translation>Merci</translation>
     </message>

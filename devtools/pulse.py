@@ -427,14 +427,22 @@ class PulseDaemon:
         return Recorder(process, path)
 
     def loopback(
-        self, source: str, sink: str, latency_ms: int = 50, *, volume: float | None = None
+        self,
+        source: str,
+        sink: str,
+        latency_ms: int = 50,
+        *,
+        volume: float | None = None,
+        adjust_rate: bool = True,
     ) -> int:
         """Play ``source`` into ``sink`` continuously (an acoustic echo path), about
         ``latency_ms`` late and at ``volume`` (linear; None: unchanged).  Returns the
         module index.
 
         The loopback keeps its latency by resampling a little faster or slower, so
-        the delay drifts by a few milliseconds, as a real echo path's clocks do."""
+        the delay drifts by a few milliseconds, as a real echo path's clocks do;
+        ``adjust_rate=False`` keeps its rate fixed (a steady delay: both ends of a
+        null-sink loop run on the same clock)."""
         module = self.load_module(
             "module-loopback",
             f"source={source}",
@@ -442,6 +450,7 @@ class PulseDaemon:
             f"latency_msec={latency_ms}",
             "source_dont_move=true",
             "sink_dont_move=true",
+            *([] if adjust_rate else ["adjust_time=0"]),
         )
         if volume is not None:
             deadline = time.monotonic() + 5

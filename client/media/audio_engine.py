@@ -44,6 +44,7 @@ from client.media.audio_devices import (
     opening,
     system_devices,
 )
+from client.media.audio_processing import AudioProcessingSettings
 from client.media.microphone import CaptureChain, MicrophoneTrack
 from client.media.ring_buffer import Int16Array, Int16Ring
 from client.media.speaker_output import Mixer
@@ -55,11 +56,20 @@ BLOCK = 480
 #: How much mixed audio waits for the output device: enough to ride out the
 #: processing thread being late by a scheduling hiccup on a busy machine.
 PLAYOUT_TARGET = 3 * BLOCK
+#: Played blocks handed to the processor ahead of the captures.  The two devices'
+#: callbacks come at their own moments (pulse delivers them in pairs, now and
+#: then); a capture processed with no played block waiting would be paired with
+#: silence, and every such slip moves the echo by 10 ms in the canceller's eyes,
+#: which must then learn it again.  A few blocks' lead absorbs that jitter; the
+#: processor accounts for the lead in the delay it reports.
+RENDER_LEAD_BLOCKS = 3
 _POLL_S = 0.002
 
 
 class AudioProcessorLike(Protocol):
     """What the engine needs of ``client.media.audio_processing.AudioProcessor``."""
+
+    def configure(self, settings: AudioProcessingSettings) -> None: ...
 
     def set_stream_delay_ms(self, delay_ms: int) -> None: ...
 
@@ -232,6 +242,12 @@ class AudioEngine:
         # Totals of streams already closed, so stats span device switches.
         self._closed: dict[str, int] = {}
         self.processing_errors = 0
+        # Handed to the processing thread, which alone may touch the processor.
+        self._new_settings: AudioProcessingSettings | None = None
+        # Blocks given to the processor (processing thread only): their difference
+        # is the render lead.
+        self._rendered = 0
+        self._captured = 0
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -276,6 +292,12 @@ class AudioEngine:
             self._input = self._output = None
         self.mixer.clear()
         self.microphone.stop()
+
+    def configure_processing(self, settings: AudioProcessingSettings) -> None:
+        """Switch processing stages (echo cancellation, noise suppression, gain,
+        high-pass) live, from any thread: the processing thread applies them before
+        its next block."""
+        self._new_settings = settings
 
     # --- devices --------------------------------------------------------------------
 
@@ -412,6 +434,11 @@ class AudioEngine:
         captured = np.zeros(BLOCK, dtype=np.int16)
         last_check = time.monotonic()
         while self._running:
+            settings, self._new_settings = self._new_settings, None
+            if settings is not None and self.processor is not None:
+                self.processor.configure(settings)
+                # A new canceller starts with no played blocks waiting.
+                self._rendered = self._captured
             output, input_ = self._output, self._input
             if output is not None:
                 while output.playout.available < PLAYOUT_TARGET:
@@ -424,6 +451,8 @@ class AudioEngine:
             if input_ is not None:
                 while input_.capture.available >= BLOCK:
                     input_.capture.read_into(captured)
+                    if output is not None and self._rendered <= self._captured:
+                        self._restore_render_lead()
                     self.capture.handle(self._process(captured))
             now = time.monotonic()
             if now - last_check >= 0.5:
@@ -432,7 +461,13 @@ class AudioEngine:
                 self._reopen_dead_streams()
             time.sleep(_POLL_S)
 
+    def _restore_render_lead(self) -> None:
+        silence = np.zeros(BLOCK, dtype=np.int16)
+        while self._rendered < self._captured + RENDER_LEAD_BLOCKS:
+            self._render(silence)
+
     def _render(self, block: Int16Array) -> None:
+        self._rendered += 1
         if self.processor is None:
             return
         try:
@@ -443,6 +478,7 @@ class AudioEngine:
                 log.exception("audio render processing failed")
 
     def _process(self, block: Int16Array) -> Int16Array:
+        self._captured += 1
         if self.processor is None:
             return block
         try:

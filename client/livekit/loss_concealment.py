@@ -74,8 +74,11 @@ OPUS_MAX_FRAME_SAMPLES = 5760  # 120 ms, the longest Opus packet
 OPUS_TIME_BASE = fractions.Fraction(1, OPUS_RATE)
 
 # Audio: how many newer sequence numbers must have arrived before a packet is
-# played or declared lost.  aiortc's own audio buffer waits for 4 frames too.
-AUDIO_PREFETCH = 4
+# played or declared lost.  Two (40 ms) let one packet arrive out of order and
+# keep the next packet's FEC at hand for a lost one; the playout jitter buffer
+# (client/media/speaker_output.py) absorbs the arrival jitter after this.  aiortc's
+# own buffer waits for 4 (80 ms), which put mouth-to-ear well over 120 ms.
+AUDIO_PREFETCH = 2
 # A longer run of missing packets is an outage, not loss: conceal its start (the
 # PLC fades out by itself) and skip the rest instead of inventing seconds of audio.
 MAX_CONCEALED_RUN = 10

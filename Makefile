@@ -6,7 +6,7 @@ VENV_PY := $(VENV)/bin/python
 # Re-install only when the project's dependencies change.
 VENV_STAMP := $(VENV)/.installed-pyproject
 
-.PHONY: help venv deps livekit-server test lint run bench translations translations-update
+.PHONY: help venv deps livekit-server browser-peer test lint run bench translations translations-update
 
 help:
 	@echo "make run             start the local demo (server + participants in a sandbox)"
@@ -19,6 +19,7 @@ help:
 	@echo "make venv            create .venv and install the project with its test extras"
 	@echo "make deps            install missing Debian packages"
 	@echo "make livekit-server  build the pinned livekit-server into ~/.cache/visio-desktop"
+	@echo "make browser-peer    install and bundle the test browser peer (livekit-client, Chromium)"
 
 venv: $(VENV_STAMP)
 
@@ -45,7 +46,12 @@ deps:
 livekit-server: venv
 	$(VENV_PY) -c 'from devtools.sandbox.livekit_server import ensure_server_binary; ensure_server_binary()'
 
-test: venv translations deps livekit-server lint
+# The browser peer's npm install needs the registry: done here, outside the tests'
+# network namespace, like the server build.
+browser-peer: venv deps
+	$(VENV_PY) -m devtools.browser_peer
+
+test: venv translations deps livekit-server browser-peer lint
 	$(VENV_PY) -m pytest -q
 
 lint: venv translations

@@ -25,6 +25,9 @@ packages=(
     # Real speech for the loss-concealment tests and `python -m bench loss` (Opus
     # FEC and PLC behave differently on speech than on tones).
     espeak-ng
+    # The browser peer of the tests (devtools/browser_peer): headless Chromium, driven
+    # by playwright-core, which never downloads a browser of its own.
+    chromium
 )
 
 missing=()
@@ -33,6 +36,13 @@ for package in "${packages[@]}"; do
         missing+=("$package")
     fi
 done
+
+# Node.js builds and drives the browser peer (npm ci, esbuild, playwright-core, which
+# needs Node 20+). It may come from elsewhere than Debian (NodeSource, nvm): only a
+# machine without any `node` gets Debian's.
+if ! command -v node >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
     echo "Debian packages: all ${#packages[@]} present."

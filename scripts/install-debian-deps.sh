@@ -22,6 +22,9 @@ packages=(
     # Qt on Wayland, OpenGL/EGL, fonts, D-Bus and NSS.
     libwayland-cursor0 libwayland-egl1 libegl1 libgl1 libopengl0 libfontconfig1
     libfreetype6 libdbus-1-3 libnss3 libglib2.0-0 fonts-dejavu-core
+    # Screen sharing lists screens and windows through libX11 and libXrandr (ctypes);
+    # the capture itself is PyAV's own x11grab.
+    libx11-6 libxrandr2
     # Real speech for the loss-concealment tests and `python -m bench loss` (Opus
     # FEC and PLC behave differently on speech than on tones).
     espeak-ng

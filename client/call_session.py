@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,7 +23,10 @@ from client.chat import Chat, ChatMessage
 from client.livekit import events as ev
 from client.livekit.participant import LocalTrackPublication, TrackSource
 from client.livekit.room import Room, RoomOptions
-from client.local_media import LocalAudio
+from client.livekit.tasks import spawn
+from client.local_media import DeviceProblem, LocalAudio
+from client.media.camera import Camera, CameraError
+from client.media.screen_capture import ScreenShare, ScreenShareEnded, ShareTarget
 from client.media.tee import TeeTrack
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.notifications import Notifications
@@ -38,6 +42,9 @@ class MediaSources(Protocol):
 
     def microphone(self) -> MediaStreamTrack: ...
 
+    async def set_camera_running(self, on: bool) -> None:
+        """Open the camera device (raises CameraError) or release it."""
+
 
 class TestMediaSources:
     """Stand-ins until device capture exists: a moving pattern and silence."""
@@ -50,19 +57,43 @@ class TestMediaSources:
     def microphone(self) -> MediaStreamTrack:
         return ToneTrack(440.0, amplitude=0.0)
 
+    async def set_camera_running(self, on: bool) -> None:
+        """A test pattern has no device to open or release."""
+
 
 class DeviceMediaSources:
-    """This machine's microphone (processed: echo, noise, gain) and, until camera
-    capture exists, a test pattern for the camera."""
+    """This machine's microphone (processed: echo, noise, gain) and camera (the one
+    ``camera_id()`` names when it is on; "" or one not plugged in = the first found)."""
 
-    def __init__(self, audio: LocalAudio) -> None:
+    def __init__(
+        self, audio: LocalAudio, camera: Camera, camera_id: Callable[[], str] = lambda: ""
+    ) -> None:
         self.audio = audio
+        self.camera_device = camera
+        self.camera_id = camera_id
 
     def camera(self) -> MediaStreamTrack:
-        return TestPatternTrack(*CAMERA_SIZE)
+        return self.camera_device.track()
 
     def microphone(self) -> MediaStreamTrack:
         return self.audio.microphone
+
+    async def set_camera_running(self, on: bool) -> None:
+        if on:
+            wanted = self.camera_id()
+            chosen = wanted if self.camera_device.find(wanted) else ""
+            await self.camera_device.start(chosen)
+        else:
+            await self.camera_device.stop()
+
+
+@dataclass(frozen=True)
+class ScreenShareChanged(ev.Event):
+    """Our screen share started or ended (``reason``: stopped, window_closed, failed)."""
+
+    sharing: bool
+    name: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +125,8 @@ class CallSession:
         self.camera_feed = TeeTrack(self._media.camera())
         self.camera: LocalTrackPublication | None = None
         self.microphone: LocalTrackPublication | None = None
+        self.screen: LocalTrackPublication | None = None
+        self._share: ScreenShare | None = None
 
     @property
     def events(self) -> ev.EventEmitter:
@@ -117,6 +150,8 @@ class CallSession:
             await self.room.set_muted(self.microphone, True)
         if self.audio is not None:
             self.audio.set_muted(not microphone_on)
+        if camera_on:
+            camera_on = await self._run_camera(True)
         width, height = CAMERA_SIZE
         self.camera = await self.room.publish_track(
             self.camera_feed, TrackSource.CAMERA, width=width, height=height
@@ -124,6 +159,17 @@ class CallSession:
         if not camera_on:
             await self.room.set_muted(self.camera, True)
         self._media_changed()
+
+    async def _run_camera(self, on: bool) -> bool:
+        """Open or release the camera device; a camera that cannot be opened is
+        reported (``DeviceProblem``) and the call goes on without it."""
+        try:
+            await self._media.set_camera_running(on)
+        except CameraError as exc:
+            log.warning("camera: %s", exc)
+            self.events.emit(DeviceProblem("camera", exc.kind, exc.device))
+            return False
+        return on
 
     def _hear(self, event: ev.TrackSubscribed) -> None:
         if self.audio is not None and event.track.kind == "audio":
@@ -148,9 +194,58 @@ class CallSession:
         self._media_changed()
 
     async def set_camera_on(self, on: bool) -> None:
-        if self.camera is not None:
-            await self.room.set_muted(self.camera, not on)
+        if on:
+            on = await self._run_camera(True)
+            if on and self.camera is not None:
+                await self.room.set_muted(self.camera, False)
+        else:
+            if self.camera is not None:
+                await self.room.set_muted(self.camera, True)
+            # Released: its light goes off, another program may take it.
+            await self._run_camera(False)
         self._media_changed()
+
+    # --- screen sharing --------------------------------------------------------------
+
+    @property
+    def sharing(self) -> bool:
+        return self._share is not None
+
+    async def start_screen_share(self, target: ShareTarget) -> None:
+        """Share a screen or a window (raises ScreenShareError); one share at a time."""
+        await self.stop_screen_share()
+        share = ScreenShare(target)
+        await share.start()
+        self._share = share
+        share.events.on(ScreenShareEnded, self._share_ended)
+        try:
+            width, height = share.size
+            self.screen = await self.room.publish_track(
+                share.track, TrackSource.SCREEN_SHARE, width=width, height=height
+            )
+        except BaseException:
+            self._share = None
+            await share.stop()
+            raise
+        self.events.emit(ScreenShareChanged(True, target.name))
+
+    async def stop_screen_share(self) -> None:
+        share, self._share = self._share, None
+        if share is not None:
+            await share.stop()
+            await self._unpublish_share("stopped")
+
+    def _share_ended(self, event: ScreenShareEnded) -> None:
+        """The shared window closed (or capture failed): unpublish, say so."""
+        if self._share is not None and self._share.target == event.target:
+            self._share = None
+            spawn(self._unpublish_share(event.reason), "unpublish-share")
+
+    async def _unpublish_share(self, reason: str) -> None:
+        screen, self.screen = self.screen, None
+        if screen is not None:
+            await self.room.unpublish_track(screen)
+        self.events.emit(ScreenShareChanged(False, reason=reason))
 
     async def send_chat(self, text: str) -> ChatMessage:
         return await self.chat.send(text)
@@ -163,7 +258,11 @@ class CallSession:
         await self.notifications.send_reaction(name)
 
     async def leave(self) -> None:
+        share, self._share = self._share, None
+        if share is not None:
+            await share.stop()
         await self.room.disconnect()
+        await self._run_camera(False)
         if self.audio is not None:
             # The devices stay open for the next call (and the pre-join meter).
             self.audio.stop_playing_all()

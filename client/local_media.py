@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 DeviceKind = Literal["camera", "microphone", "speaker", "screen"]
 #: What went wrong with a device, for the UI's message (translated there).
-Problem = Literal["missing", "in_use", "failed", "fell_back", "unavailable"]
+Problem = Literal["missing", "in_use", "denied", "failed", "fell_back", "unavailable"]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from client.gc_tuning import settle_after_startup
 from client.livekit import errors
 from client.livekit.room import RoomOptions
 from client.local_media import LocalAudio
+from client.media.camera import DEFAULT_MODES, Camera
 from client.meeting_link import LinkError, MeetingLink, parse_meeting_link
 from client.settings import Settings
 from client.ui.bridge import CoreBridge
@@ -35,6 +36,9 @@ from client.ui.resources import resource_path
 from client.ui.video_frames import VideoConverter
 
 log = logging.getLogger(__name__)
+
+#: Capture modes for calls: 640x360 first (raw, then MJPEG), then 640x480.
+CALL_MODES = DEFAULT_MODES[2:]
 
 
 def ui_language(settings: Settings) -> str:
@@ -132,12 +136,23 @@ class Application:
         #: The microphone and speakers, opened once for the app's life (None with
         #: test media: a test pattern and silence are sent, nothing is played).
         self.audio = None if test_media else local_audio(self.settings)
+        #: The camera, listed and watched for the app's life, opened only while on
+        #: (360p: what a call sends; 720p capture would be scaled down anyway).
+        self.camera = None if test_media else Camera(modes=CALL_MODES)
         if self.audio is not None:
             self.bridge.observe(self.audio.events)
             # Opened now, in the background: ready by the pre-join screen or the join.
             self.bridge.fire("audio", self.audio.start())
+        if self.camera is not None:
+            self.bridge.observe(self.camera.events)
+            self.bridge.fire("camera list", self.camera.watch())
         self.window = MainWindow(
-            self.bridge, self.converter, self.settings, room_options=room_options, audio=self.audio
+            self.bridge,
+            self.converter,
+            self.settings,
+            room_options=room_options,
+            audio=self.audio,
+            camera=self.camera,
         )
 
     def open(self, link: MeetingLink | None, name: str | None, *, prejoin: bool = True) -> None:
@@ -151,13 +166,16 @@ class Application:
             self.window.join_directly(link, display_name)
 
     def close_devices(self) -> None:
-        """Close the microphone and speakers (the core thread keeps running)."""
+        """Close the microphone, speakers and camera (the core thread keeps running)."""
         audio, self.audio = self.audio, None
-        if audio is not None:
+        camera, self.camera = self.camera, None
+        for device in (audio, camera):
+            if device is None:
+                continue
             try:
-                self.bridge.submit(audio.close()).result(5)
+                self.bridge.submit(device.close()).result(5)
             except Exception:
-                log.warning("the audio devices did not close cleanly", exc_info=True)
+                log.warning("a device did not close cleanly", exc_info=True)
 
     def close(self) -> None:
         self.converter.stop()

@@ -19,6 +19,7 @@ from client.captions import CaptionUpdated
 from client.chat import ChatMessageReceived
 from client.livekit import events as ev
 from client.livekit.participant import Participant, TrackSource
+from client.media.screen_capture import ShareTarget
 from client.notifications import ReactionReceived
 from client.ui.bridge import CoreBridge
 from client.ui.colors import participant_color
@@ -166,6 +167,12 @@ class CallViewModel(QObject):
 
     def send_reaction(self, name: str) -> None:
         self.bridge.fire("reaction", self.session.send_reaction(name))
+
+    def start_screen_share(self, target: ShareTarget) -> None:
+        self.bridge.fire("screen", self.session.start_screen_share(target))
+
+    def stop_screen_share(self) -> None:
+        self.bridge.fire("screen", self.session.stop_screen_share())
 
     def set_video_visible(
         self, participant: ParticipantView, visible: bool, w: int, h: int

@@ -7,11 +7,14 @@ on underneath and the banner goes away by itself.  Keyboard shortcuts live here
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QToolButton,
@@ -19,14 +22,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.call_session import ScreenShareChanged
 from client.local_media import DeviceProblem, LocalDevicesChanged, SpeakingWhileMuted
+from client.media.camera import CameraProblem
+from client.media.screen_capture import ScreenShareError, check_available, list_targets
 from client.settings import Settings
 from client.ui.call_model import CallViewModel
 from client.ui.captions_history import CaptionsHistoryPanel
 from client.ui.captions_overlay import CaptionsOverlay
 from client.ui.chat_panel import ChatPanel
 from client.ui.controls_bar import ControlsBar
-from client.ui.messages import device_problem_message, speaking_while_muted_message
+from client.ui.messages import (
+    camera_device_problem,
+    device_problem_message,
+    speaking_while_muted_message,
+)
 from client.ui.participants_panel import ParticipantsPanel
 from client.ui.resources import icon
 from client.ui.video_grid import VideoGrid
@@ -162,6 +172,7 @@ class CallPage(QWidget):
         c.handToggled.connect(lambda _on: m.toggle_hand())
         c.reactionChosen.connect(m.send_reaction)
         c.captionsToggled.connect(self.set_captions_visible)
+        c.share_screen.clicked.connect(self._share_clicked)
         c.chatToggled.connect(lambda on: self._show_panel(self.chat, on))
         c.participantsToggled.connect(lambda on: self._show_panel(self.people, on))
         c.transcriptToggled.connect(lambda on: self._show_panel(self.history, on))
@@ -242,7 +253,10 @@ class CallPage(QWidget):
             "hand": self.tr("Your hand could not be raised or lowered on this server."),
             "chat": self.tr("Your message could not be sent. Check the connection."),
             "reaction": self.tr("The reaction could not be sent."),
+            "screen": self.tr("The screen could not be shared. Try again."),
         }
+        if what == "screen":
+            self.controls.share_screen.set_on(False)
         if what in messages:
             self.notice(messages[what])
 
@@ -258,7 +272,54 @@ class CallPage(QWidget):
             ),
         )
 
+    # --- screen sharing ---------------------------------------------------------------
+
+    def _share_clicked(self) -> None:
+        button = self.controls.share_screen
+        if self.model.session.sharing or not button.isChecked():
+            button.set_on(False)
+            self.model.stop_screen_share()
+            return
+        button.set_on(False)  # on once the share really started
+        try:
+            check_available()
+            targets = [t for t in list_targets() if t.pid != os.getpid()]
+        except ScreenShareError as exc:
+            problem = DeviceProblem(
+                "screen", "unavailable" if exc.kind == "unavailable" else "failed", ""
+            )
+            self.notice(device_problem_message(problem))
+            return
+        menu = QMenu(self)
+        menu.setAccessibleName(self.tr("What to share"))
+        for target in targets:
+            if target.kind == "screen":
+                label = self.tr("Entire screen (%1)").replace("%1", target.name)
+            else:
+                label = self.tr("Window: %1").replace("%1", target.name or "?")
+            action = menu.addAction(label)
+            action.triggered.connect(lambda _=False, t=target: self.model.start_screen_share(t))
+        if not targets:
+            menu.addAction(self.tr("Nothing to share was found")).setEnabled(False)
+        menu.popup(button.mapToGlobal(button.rect().topLeft()))
+        self._share_menu = menu
+
     def _core_event(self, event: object) -> None:
+        if isinstance(event, ScreenShareChanged):
+            self.controls.share_screen.set_on(event.sharing)
+            if not event.sharing and event.reason == "window_closed":
+                self.notice(self.tr("The shared window was closed: sharing stopped."))
+            return
+        if isinstance(event, CameraProblem):
+            event = camera_device_problem(event)
+        if (
+            isinstance(event, DeviceProblem)
+            and event.kind == "camera"
+            and event.problem == "fell_back"
+            and not event.replacement
+            and self.model.camera_on
+        ):
+            self.model.set_camera(False)  # the camera vanished and none is left
         if isinstance(event, LocalDevicesChanged):
             self.controls.set_devices(event)
         elif isinstance(event, DeviceProblem):

@@ -96,9 +96,7 @@ class ControlsBar(QWidget):
         self.microphone = ControlButton(self.tr("Microphone"), "mic", "mic-off", "M", self)
         self.camera = ControlButton(self.tr("Camera"), "camera", "camera-off", "V", self)
         self.share_screen = ControlButton(self.tr("Share screen"), "screen", None, "", self)
-        # Screen capture arrives with local devices; until then the button says so.
-        self.share_screen.setEnabled(False)
-        self.share_screen.setToolTip(self.tr("Screen sharing is not available in this version"))
+        self.share_screen.setCheckable(True)
         self.captions = ControlButton(self.tr("Captions"), "captions", None, "C", self)
         self.hand = ControlButton(self.tr("Raise hand"), "hand", None, "H", self)
         self.reactions = ControlButton(self.tr("Reactions"), "reactions", None, "", self)

@@ -15,6 +15,7 @@ from client.livekit import errors
 from client.livekit.room import RoomOptions
 from client.livekit.tasks import TaskGroup
 from client.local_media import LocalAudio, LocalDevicesChanged
+from client.media.camera import Camera
 from client.media.preview import PreviewReader
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.meeting_link import MeetingLink
@@ -39,9 +40,11 @@ class MainWindow(QMainWindow):
         *,
         room_options: RoomOptions | None = None,
         audio: LocalAudio | None = None,
+        camera: Camera | None = None,
     ) -> None:
         super().__init__()
         self.audio = audio
+        self.camera = camera
         self.bridge = bridge
         self.converter = converter
         self.settings = settings
@@ -51,13 +54,16 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget(self)
         self.setCentralWidget(self.pages)
         self.home = HomePage(settings, self.pages)
-        self.prejoin = PrejoinPage(self.pages, audio=audio, bridge=bridge)
+        self.prejoin = PrejoinPage(
+            self.pages, audio=audio, bridge=bridge, with_camera=camera is not None
+        )
         self.pages.addWidget(self.home)
         self.pages.addWidget(self.prejoin)
         self.home.joinRequested.connect(self.open_prejoin)
         self.prejoin.backRequested.connect(self.show_home)
         self.prejoin.joinRequested.connect(self._prejoin_join)
-        self.prejoin.deviceChosen.connect(self._device_chosen)
+        self.prejoin.deviceChosen.connect(self._select_device)
+        self.prejoin.cameraSwitched.connect(self._preview_camera)
         #: The devices the core found last (for the settings dialog).
         self.devices: LocalDevicesChanged | None = None
         bridge.coreEvent.connect(self._core_event)
@@ -112,6 +118,14 @@ class MainWindow(QMainWindow):
             self.bridge.fire("microphone", audio.select_microphone(device_id))
         elif kind == "speaker":
             self.bridge.fire("speaker", audio.select_speaker(device_id))
+        elif kind == "camera" and self.camera is not None:
+            camera = self.camera
+
+            async def switch() -> None:
+                if camera.device is not None:  # on: switched at once; off: used next time
+                    await camera.start(device_id)
+
+            self.bridge.fire("camera", switch())
 
     def _device_chosen(self, kind: str, device_id: str) -> None:
         if kind == "microphone":
@@ -133,7 +147,10 @@ class MainWindow(QMainWindow):
     def _start_previews(self) -> None:
         if self._previews:
             return
-        camera = PreviewReader(TestPatternTrack(640, 360), self.prejoin.slot.put)
+        if self.camera is None:
+            camera = PreviewReader(TestPatternTrack(640, 360), self.prejoin.slot.put)
+        else:
+            camera = PreviewReader(self.camera.track(), self.prejoin.slot.put)
         self._previews = [camera]
         if self.audio is None:
             # Test media: the meter shows the silence that will be sent.
@@ -145,9 +162,27 @@ class MainWindow(QMainWindow):
                 preview.start()
 
         self.bridge.fire("preview", start())
+        self._preview_camera(self.prejoin.camera.isChecked())
 
-    def _stop_previews(self) -> None:
+    def _preview_camera(self, on: bool) -> None:
+        """The pre-join camera switch opens the device, or releases it (LED off)."""
+        camera = self.camera
+        if camera is None:
+            return
+        if on:
+            chosen = self.settings.camera_device
+
+            async def start() -> None:
+                await camera.start(chosen if camera.find(chosen) else "")
+
+            self.bridge.fire("camera", start())
+        else:
+            self.bridge.fire("camera", camera.stop())
+
+    def _stop_previews(self, *, release_camera: bool = True) -> None:
         previews, self._previews = self._previews, []
+        if previews and release_camera and self.camera is not None:
+            self.bridge.fire("camera", self.camera.stop())
 
         async def stop() -> None:
             for preview in previews:
@@ -159,15 +194,17 @@ class MainWindow(QMainWindow):
     # --- joining ------------------------------------------------------------------------
 
     def _media_sources(self) -> MediaSources:
-        if self.audio is None:
+        if self.audio is None or self.camera is None:
             return TestMediaSources()
-        return DeviceMediaSources(self.audio)
+        settings = self.settings
+        return DeviceMediaSources(self.audio, self.camera, lambda: settings.camera_device)
 
     def _prejoin_join(self, camera_on: bool, microphone_on: bool, name: str) -> None:
         if self._link is None:
             return
         self._remember_name(name)
-        self._stop_previews()
+        # The camera stays open: the call sends what the preview showed, without a gap.
+        self._stop_previews(release_camera=False)
         self.prejoin.stop()
         self._start_join(self._link, name, camera_on=camera_on, microphone_on=microphone_on)
 

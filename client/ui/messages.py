@@ -6,6 +6,7 @@ from PySide6.QtCore import QCoreApplication
 
 from client.livekit import errors
 from client.local_media import DeviceProblem
+from client.media.camera import CameraProblem
 from client.meeting_link import LinkError
 
 
@@ -166,13 +167,26 @@ def device_problem_message(problem: DeviceProblem) -> str:
     if problem.problem == "in_use":
         text = translate("Messages", "%1 is used by another application. Close it, then try again.")
         return text.replace("%1", name)
+    if problem.problem == "denied":
+        text = translate(
+            "Messages", "%1 may not be used: allow it in the system's privacy settings."
+        )
+        return text.replace("%1", name)
     if problem.problem == "missing":
         text = translate("Messages", "%1 not found: the call goes on without it.")
         return text.replace("%1", what[:1].upper() + what[1:])
     if problem.problem == "unavailable":
-        return translate("Messages", "Screen sharing is not available on this desktop (Wayland).")
+        return translate(
+            "Messages",
+            "Screen sharing is not available on this desktop (Wayland, or no X display).",
+        )
     text = translate("Messages", "%1 could not be opened: the one in use is kept.")
     return text.replace("%1", name)
+
+
+def camera_device_problem(problem: CameraProblem) -> DeviceProblem:
+    """The camera's own report, in the words every device problem uses."""
+    return DeviceProblem("camera", problem.problem, problem.device, problem.replacement)
 
 
 def speaking_while_muted_message() -> str:

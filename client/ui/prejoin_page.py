@@ -24,13 +24,14 @@ from PySide6.QtWidgets import (
 
 from client.livekit import events as ev
 from client.local_media import DeviceChoice, DeviceProblem, LocalAudio, LocalDevicesChanged
+from client.media.camera import CameraProblem, CamerasChanged
 from client.media.level_meter import LevelMeter
 from client.meeting_link import MeetingLink
 from client.ui.bridge import CoreBridge
 from client.ui.call_model import ParticipantView
 from client.ui.colors import participant_color
 from client.ui.controls_bar import ControlButton
-from client.ui.messages import device_problem_message
+from client.ui.messages import camera_device_problem, device_problem_message
 from client.ui.video_frames import FrameSlot
 from client.ui.video_tile import VideoTile
 
@@ -39,8 +40,10 @@ class PrejoinPage(QWidget):
     #: (camera on, microphone on, display name)
     joinRequested = Signal(bool, bool, str)
     backRequested = Signal()
-    #: A device was chosen: ("microphone" | "speaker", device id, "" = system default).
+    #: A device was chosen: ("microphone" | "speaker" | "camera", id; "" = the default).
     deviceChosen = Signal(str, str)
+    #: The camera switch: open the device for the preview, or release it.
+    cameraSwitched = Signal(bool)
 
     def __init__(
         self,
@@ -48,8 +51,12 @@ class PrejoinPage(QWidget):
         *,
         audio: LocalAudio | None = None,
         bridge: CoreBridge | None = None,
+        with_camera: bool = False,
     ) -> None:
         super().__init__(parent)
+        self.with_camera = with_camera
+        #: Whether a camera is plugged in (None: not known yet).
+        self._has_camera: bool | None = None
         self.audio = audio
         self.bridge = bridge
         self.link: MeetingLink | None = None
@@ -87,10 +94,15 @@ class PrejoinPage(QWidget):
         self.name.setMaxLength(80)
         self.camera_menu = QComboBox(card)
         self.camera_menu.setAccessibleName(self.tr("Camera"))
-        self.camera_menu.addItem(self.tr("Test pattern"))
-        self.camera_menu.setToolTip(
-            self.tr("Cameras are not supported yet: a test pattern is sent")
-        )
+        if with_camera:
+            self.camera_menu.addItem(self.tr("Looking for cameras…"), "")
+            self.camera_menu.activated.connect(
+                lambda index: self.deviceChosen.emit(
+                    "camera", str(self.camera_menu.itemData(index) or "")
+                )
+            )
+        else:
+            self.camera_menu.addItem(self.tr("Test pattern (test media)"))
         self.microphone_menu = QComboBox(card)
         self.microphone_menu.setAccessibleName(self.tr("Microphone"))
         self.speaker_menu = QComboBox(card)
@@ -133,6 +145,7 @@ class PrejoinPage(QWidget):
         self.microphone.toggled.connect(self.microphone.set_on)
         self.camera.toggled.connect(self.camera.set_on)
         self.camera.toggled.connect(self._camera_toggled)
+        self.camera.toggled.connect(self.cameraSwitched)
         toggles.addStretch(1)
         toggles.addWidget(self.microphone)
         toggles.addWidget(self.camera)
@@ -160,9 +173,9 @@ class PrejoinPage(QWidget):
         self.link = link
         self.server.setText(self.tr("Meeting on %1").replace("%1", link.server))
         self.name.setText(name)
-        self.camera.set_on(camera_on)
+        self.camera.set_on(camera_on and self._has_camera is not False)
         self.microphone.set_on(microphone_on)
-        self._camera_toggled(camera_on)
+        self._camera_toggled(self.camera.isChecked())
         self._meter_timer.start()
 
     def stop(self) -> None:
@@ -185,12 +198,37 @@ class PrejoinPage(QWidget):
     # --- devices ----------------------------------------------------------------------
 
     def _core_event(self, event: ev.Event) -> None:
+        if isinstance(event, CameraProblem):
+            event = camera_device_problem(event)
         if isinstance(event, DeviceProblem):
             self.device_notice.setText(device_problem_message(event))
             self.device_notice.show()
+            if event.kind == "camera" and event.problem != "fell_back":
+                self.camera.set_on(False)  # nothing to show: the switch says so
+                self._camera_toggled(False)
+        if isinstance(event, CamerasChanged) and self.with_camera:
+            self._fill_cameras(event)
         if isinstance(event, LocalDevicesChanged) and self.audio is not None:
             self._fill(self.microphone_menu, event.microphones, event.microphone)
             self._fill(self.speaker_menu, event.speakers, event.speaker)
+
+    def _fill_cameras(self, event: CamerasChanged) -> None:
+        menu = self.camera_menu
+        menu.blockSignals(True)
+        menu.clear()
+        for device in event.devices:
+            menu.addItem(device.name, device.id)
+        if not event.devices:
+            menu.addItem(self.tr("No camera found"), "")
+        menu.setEnabled(bool(event.devices))
+        menu.setCurrentIndex(max(0, menu.findData(event.active)))
+        menu.blockSignals(False)
+        self._has_camera = bool(event.devices)
+        if not event.devices and self.camera.isChecked():
+            # No camera: the switch is off, the preview shows the initials.
+            self.camera.set_on(False)
+            self._camera_toggled(False)
+        self.camera.setEnabled(bool(event.devices))
 
     def _fill(self, menu: QComboBox, devices: tuple[DeviceChoice, ...], current: str) -> None:
         """The system default first (it follows the system), then each device by name."""

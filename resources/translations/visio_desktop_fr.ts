@@ -4,7 +4,7 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="54"/>
+        <location filename="../../client/ui/call_page.py" line="64"/>
         <source>Connection status</source>
         <translation>État de la connexion</translation>
     </message>
@@ -12,77 +12,107 @@
 <context>
     <name>CallPage</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="36"/>
+        <location filename="../../client/ui/call_page.py" line="46"/>
         <source>Turn the microphone on or off</source>
         <translation>Activer ou désactiver le micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="37"/>
+        <location filename="../../client/ui/call_page.py" line="47"/>
         <source>Turn the camera on or off</source>
         <translation>Activer ou désactiver la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="38"/>
+        <location filename="../../client/ui/call_page.py" line="48"/>
         <source>Show or hide captions</source>
         <translation>Afficher ou masquer les sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="39"/>
+        <location filename="../../client/ui/call_page.py" line="49"/>
         <source>Raise or lower your hand</source>
         <translation>Lever ou baisser la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="41"/>
+        <location filename="../../client/ui/call_page.py" line="51"/>
         <source>Space</source>
         <translation>Espace</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="42"/>
+        <location filename="../../client/ui/call_page.py" line="52"/>
         <source>Hold to talk while the microphone is off</source>
         <translation>Maintenir enfoncée pour parler quand le micro est coupé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="44"/>
+        <location filename="../../client/ui/call_page.py" line="54"/>
         <source>List the shortcuts</source>
         <translation>Afficher les raccourcis</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="234"/>
+        <location filename="../../client/ui/call_page.py" line="245"/>
         <source>Connection lost — reconnecting…</source>
         <translation>Connexion perdue — reconnexion…</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="240"/>
+        <location filename="../../client/ui/call_page.py" line="251"/>
         <source>The microphone could not be changed. Try again.</source>
         <translation>Le micro n’a pas pu être modifié. Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="241"/>
+        <location filename="../../client/ui/call_page.py" line="252"/>
         <source>The camera could not be changed. Try again.</source>
         <translation>La caméra n’a pas pu être modifiée. Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="242"/>
+        <location filename="../../client/ui/call_page.py" line="253"/>
         <source>Your hand could not be raised or lowered on this server.</source>
         <translation>Ce serveur ne permet pas de lever ou de baisser la main.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="243"/>
+        <location filename="../../client/ui/call_page.py" line="254"/>
         <source>Your message could not be sent. Check the connection.</source>
         <translation>Votre message n’a pas pu être envoyé. Vérifiez la connexion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="244"/>
+        <location filename="../../client/ui/call_page.py" line="255"/>
         <source>The reaction could not be sent.</source>
         <translation>La réaction n’a pas pu être envoyée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="269"/>
+        <location filename="../../client/ui/call_page.py" line="256"/>
+        <source>The screen could not be shared. Try again.</source>
+        <translation>L’écran n’a pas pu être partagé. Réessayez.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="294"/>
+        <source>What to share</source>
+        <translation>Que partager</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="297"/>
+        <source>Entire screen (%1)</source>
+        <translation>Tout l’écran (%1)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="299"/>
+        <source>Window: %1</source>
+        <translation>Fenêtre : %1</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="303"/>
+        <source>Nothing to share was found</source>
+        <translation>Rien à partager n’a été trouvé</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="311"/>
+        <source>The shared window was closed: sharing stopped.</source>
+        <translation>La fenêtre partagée a été fermée : le partage s’est arrêté.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/call_page.py" line="330"/>
         <source>You are speaking with your microphone off.</source>
         <translation>Vous parlez avec le micro coupé.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="303"/>
+        <location filename="../../client/ui/call_page.py" line="364"/>
         <source>Keyboard shortcuts</source>
         <translation>Raccourcis clavier</translation>
     </message>
@@ -269,7 +299,7 @@
     </message>
     <message>
         <location filename="../../client/ui/controls_bar.py" line="96"/>
-        <location filename="../../client/ui/controls_bar.py" line="181"/>
+        <location filename="../../client/ui/controls_bar.py" line="179"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
@@ -284,73 +314,68 @@
         <translation>Partager l’écran</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="101"/>
-        <source>Screen sharing is not available in this version</source>
-        <translation>Le partage d’écran n’est pas disponible dans cette version</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/controls_bar.py" line="102"/>
+        <location filename="../../client/ui/controls_bar.py" line="100"/>
         <source>Captions</source>
         <translation>Sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="103"/>
+        <location filename="../../client/ui/controls_bar.py" line="101"/>
         <source>Raise hand</source>
         <translation>Lever la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="104"/>
+        <location filename="../../client/ui/controls_bar.py" line="102"/>
         <source>Reactions</source>
         <translation>Réactions</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="114"/>
-        <location filename="../../client/ui/controls_bar.py" line="201"/>
+        <location filename="../../client/ui/controls_bar.py" line="112"/>
+        <location filename="../../client/ui/controls_bar.py" line="199"/>
         <source>Chat</source>
         <translation>Chat</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="116"/>
+        <location filename="../../client/ui/controls_bar.py" line="114"/>
         <source>Participants</source>
         <translation>Participants</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="119"/>
+        <location filename="../../client/ui/controls_bar.py" line="117"/>
         <source>Speaker view</source>
         <translation>Vue intervenant</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="122"/>
+        <location filename="../../client/ui/controls_bar.py" line="120"/>
         <source>Transcript</source>
         <translation>Transcription</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="124"/>
+        <location filename="../../client/ui/controls_bar.py" line="122"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="125"/>
+        <location filename="../../client/ui/controls_bar.py" line="123"/>
         <source>Leave</source>
         <translation>Quitter</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="128"/>
+        <location filename="../../client/ui/controls_bar.py" line="126"/>
         <source>Leave the call</source>
         <translation>Quitter l’appel</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="182"/>
+        <location filename="../../client/ui/controls_bar.py" line="180"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="186"/>
+        <location filename="../../client/ui/controls_bar.py" line="184"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../client/ui/controls_bar.py" line="203"/>
+        <location filename="../../client/ui/controls_bar.py" line="201"/>
         <source>Chat, %n unread message(s)</source>
         <translation>
             <numerusform>Chat, %n message non lu</numerusform>
@@ -441,24 +466,24 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../client/ui/main_window.py" line="49"/>
-        <location filename="../../client/ui/main_window.py" line="237"/>
+        <location filename="../../client/ui/main_window.py" line="52"/>
+        <location filename="../../client/ui/main_window.py" line="274"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="222"/>
+        <location filename="../../client/ui/main_window.py" line="259"/>
         <source>Visio — %1</source>
         <extracomment>The devices the core found last (for the settings dialog).</extracomment>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="312"/>
+        <location filename="../../client/ui/main_window.py" line="349"/>
         <source>Leave the call?</source>
         <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="313"/>
+        <location filename="../../client/ui/main_window.py" line="350"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
@@ -486,182 +511,187 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../client/ui/messages.py" line="14"/>
+        <location filename="../../client/ui/messages.py" line="15"/>
         <source>This address is not secure (ws:// or http://) and the server is not on this computer or a private network. Ask for a wss:// or https:// link.</source>
         <translation>Cette adresse n’est pas sécurisée (ws:// ou http://) et le serveur n’est ni sur cet ordinateur ni sur un réseau privé. Demandez un lien en wss:// ou https://.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="22"/>
+        <location filename="../../client/ui/messages.py" line="23"/>
         <source>The access token in this link is damaged. Copy the whole link again.</source>
         <translation>Le jeton d’accès de ce lien est endommagé. Copiez à nouveau le lien en entier.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="26"/>
+        <location filename="../../client/ui/messages.py" line="27"/>
         <source>This link has no access token. Paste the whole link, or the token below.</source>
         <translation>Ce lien ne contient pas de jeton d’accès. Collez le lien en entier, ou le jeton ci-dessous.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="31"/>
+        <location filename="../../client/ui/messages.py" line="32"/>
         <source>Paste the link of the meeting you were invited to.</source>
         <translation>Collez le lien d’invitation à la réunion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="34"/>
+        <location filename="../../client/ui/messages.py" line="35"/>
         <source>This is not a meeting link. Check that you copied it whole.</source>
         <translation>Ce n’est pas un lien de réunion. Vérifiez que vous l’avez copié en entier.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="43"/>
+        <location filename="../../client/ui/messages.py" line="44"/>
         <source>You were removed from the meeting.</source>
         <translation>Vous avez été retiré de la réunion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="45"/>
+        <location filename="../../client/ui/messages.py" line="46"/>
         <source>The meeting has ended.</source>
         <translation>La réunion est terminée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="47"/>
+        <location filename="../../client/ui/messages.py" line="48"/>
         <source>You joined this meeting from another device, so this one left it.</source>
         <translation>Vous avez rejoint cette réunion depuis un autre appareil&#xa0;: celui-ci l’a donc quittée.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="50"/>
+        <location filename="../../client/ui/messages.py" line="51"/>
         <source>The server ended your session.</source>
         <translation>Le serveur a mis fin à votre session.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="57"/>
+        <location filename="../../client/ui/messages.py" line="58"/>
         <source>This invitation has expired. Ask the organiser for a new link.</source>
         <translation>Cette invitation a expiré. Demandez un nouveau lien à l’organisateur.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="61"/>
+        <location filename="../../client/ui/messages.py" line="62"/>
         <source>This invitation is not valid for this server. Ask for a new link.</source>
         <translation>Cette invitation n’est pas valable pour ce serveur. Demandez un nouveau lien.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="65"/>
+        <location filename="../../client/ui/messages.py" line="66"/>
         <source>You are not allowed to join this meeting.</source>
         <translation>Vous n’êtes pas autorisé à rejoindre cette réunion.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="69"/>
+        <location filename="../../client/ui/messages.py" line="70"/>
         <source>The meeting is full. Try again later.</source>
         <translation>La réunion est complète. Réessayez plus tard.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="71"/>
+        <location filename="../../client/ui/messages.py" line="72"/>
         <source>No meeting server answers at this address. Check the link.</source>
         <translation>Aucun serveur de réunion ne répond à cette adresse. Vérifiez le lien.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="77"/>
+        <location filename="../../client/ui/messages.py" line="78"/>
         <source>The proxy of your network cannot be reached or refused the connection to the meeting server. Check the proxy settings or contact your IT support.</source>
         <translation>Le proxy de votre réseau est injoignable ou a refusé la connexion au serveur de réunion. Vérifiez les paramètres du proxy ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="83"/>
+        <location filename="../../client/ui/messages.py" line="84"/>
         <source>The meeting server cannot be reached. Check your network connection; the app will keep the link so you can try again.</source>
         <translation>Le serveur de réunion est injoignable. Vérifiez votre connexion réseau&#x202f;; l’application garde le lien pour que vous puissiez réessayer.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="89"/>
+        <location filename="../../client/ui/messages.py" line="90"/>
         <source>This network blocks the traffic audio and video use (UDP), and the relay through an encrypted web connection did not get through either. Try another network, or ask your IT support to allow UDP or TURN over TLS.</source>
         <translation>Ce réseau bloque le trafic qu’utilisent le son et la vidéo (UDP), et le relais par une connexion web chiffrée n’a pas abouti non plus. Essayez un autre réseau, ou demandez à votre support informatique d’autoriser UDP ou TURN sur TLS.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="96"/>
+        <location filename="../../client/ui/messages.py" line="97"/>
         <source>Connected, but audio and video cannot get through this network (a firewall may block them). Try another network or contact your IT support.</source>
         <translation>Connexion établie, mais le son et la vidéo ne passent pas sur ce réseau (un pare-feu les bloque peut-être). Essayez un autre réseau ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="105"/>
+        <location filename="../../client/ui/messages.py" line="106"/>
         <source>Something went wrong (%1). Try again.</source>
         <translation>Une erreur s’est produite (%1). Réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="113"/>
+        <location filename="../../client/ui/messages.py" line="114"/>
         <source>The security certificate of the meeting server is not recognised by this computer. If your organisation uses its own certificate authority, ask your IT support to install it.</source>
         <translation>Le certificat de sécurité du serveur de réunion n’est pas reconnu par cet ordinateur. Si votre organisation utilise sa propre autorité de certification, demandez à votre support informatique de l’installer.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="120"/>
+        <location filename="../../client/ui/messages.py" line="121"/>
         <source>The meeting server presented a certificate made for another address: the connection may be intercepted. Check the link or contact your IT support.</source>
         <translation>Le serveur de réunion a présenté un certificat établi pour une autre adresse&#xa0;: la connexion est peut-être interceptée. Vérifiez le lien ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="126"/>
+        <location filename="../../client/ui/messages.py" line="127"/>
         <source>The security certificate of the meeting server has expired or is not valid yet. Check this computer&apos;s date and time, or tell the server&apos;s administrator.</source>
         <translation>Le certificat de sécurité du serveur de réunion a expiré ou n’est pas encore valide. Vérifiez la date et l’heure de cet ordinateur, ou prévenez l’administrateur du serveur.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="132"/>
+        <location filename="../../client/ui/messages.py" line="133"/>
         <source>The security certificate of the meeting server has been revoked. Tell the server&apos;s administrator.</source>
         <translation>Le certificat de sécurité du serveur de réunion a été révoqué. Prévenez l’administrateur du serveur.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="138"/>
+        <location filename="../../client/ui/messages.py" line="139"/>
         <source>The additional certificate authority file set for this app cannot be read. Check the file or contact your IT support.</source>
         <translation>Le fichier d’autorité de certification supplémentaire configuré pour cette application est illisible. Vérifiez le fichier ou contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="143"/>
+        <location filename="../../client/ui/messages.py" line="144"/>
         <source>A secure connection to the meeting server could not be established. Contact your IT support.</source>
         <translation>Impossible d’établir une connexion sécurisée avec le serveur de réunion. Contactez votre support informatique.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="154"/>
+        <location filename="../../client/ui/messages.py" line="155"/>
         <source>camera</source>
         <translation>caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="155"/>
+        <location filename="../../client/ui/messages.py" line="156"/>
         <source>microphone</source>
         <translation>micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="156"/>
+        <location filename="../../client/ui/messages.py" line="157"/>
         <source>speaker</source>
         <translation>haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="157"/>
+        <location filename="../../client/ui/messages.py" line="158"/>
         <source>screen</source>
         <translation>écran</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="161"/>
+        <location filename="../../client/ui/messages.py" line="162"/>
         <source>%1 was disconnected: now using %2.</source>
         <translation>%1 : appareil débranché, %2 prend le relais.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="164"/>
+        <location filename="../../client/ui/messages.py" line="165"/>
         <source>%1 was disconnected, and nothing can replace it.</source>
         <translation>%1 : appareil débranché, aucun autre n’est disponible.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="170"/>
+        <location filename="../../client/ui/messages.py" line="171"/>
+        <source>%1 may not be used: allow it in the system&apos;s privacy settings.</source>
+        <translation>%1 n’est pas autorisé(e) : autorisez-le dans les réglages de confidentialité du système.</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="176"/>
         <source>%1 not found: the call goes on without it.</source>
         <translation>%1 introuvable : l’appel continue sans.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="167"/>
+        <location filename="../../client/ui/messages.py" line="179"/>
+        <source>Screen sharing is not available on this desktop (Wayland, or no X display).</source>
+        <translation>Le partage d’écran n’est pas disponible sur ce bureau (Wayland, ou pas d’affichage X).</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/messages.py" line="168"/>
         <source>%1 is used by another application. Close it, then try again.</source>
         <translation>Une autre application utilise %1. Fermez-la, puis réessayez.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="173"/>
-        <source>Screen sharing is not available on this desktop (Wayland).</source>
-        <translation>Le partage d’écran n’est pas disponible sur ce bureau (Wayland).</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/messages.py" line="174"/>
+        <location filename="../../client/ui/messages.py" line="183"/>
         <source>%1 could not be opened: the one in use is kept.</source>
         <translation>Impossible d’ouvrir %1 : l’appareil actuel est conservé.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/messages.py" line="179"/>
+        <location filename="../../client/ui/messages.py" line="193"/>
         <source>You are speaking with your microphone off. Press M to turn it on.</source>
         <translation>Vous parlez avec le micro coupé. Appuyez sur M pour l’activer.</translation>
     </message>
@@ -749,91 +779,96 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>PrejoinPage</name>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="64"/>
+        <location filename="../../client/ui/prejoin_page.py" line="71"/>
         <source>Camera preview</source>
-        <extracomment>(camera on, microphone on, display name) A device was chosen: (&quot;microphone&quot; | &quot;speaker&quot;, device id, &quot;&quot; = system default).</extracomment>
+        <extracomment>(camera on, microphone on, display name) A device was chosen: (&quot;microphone&quot; | &quot;speaker&quot; | &quot;camera&quot;, id; &quot;&quot; = the default). The camera switch: open the device for the preview, or release it. Whether a camera is plugged in (None: not known yet).</extracomment>
         <translation>Aperçu de la caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="77"/>
+        <location filename="../../client/ui/prejoin_page.py" line="84"/>
         <source>Ready to join?</source>
         <translation>Rejoindre la réunion&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="86"/>
+        <location filename="../../client/ui/prejoin_page.py" line="93"/>
         <source>Your name</source>
         <translation>Votre nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="89"/>
-        <location filename="../../client/ui/prejoin_page.py" line="113"/>
-        <location filename="../../client/ui/prejoin_page.py" line="132"/>
+        <location filename="../../client/ui/prejoin_page.py" line="96"/>
+        <location filename="../../client/ui/prejoin_page.py" line="125"/>
+        <location filename="../../client/ui/prejoin_page.py" line="144"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="95"/>
-        <location filename="../../client/ui/prejoin_page.py" line="114"/>
-        <location filename="../../client/ui/prejoin_page.py" line="131"/>
+        <location filename="../../client/ui/prejoin_page.py" line="98"/>
+        <source>Looking for cameras…</source>
+        <translation>Recherche des caméras…</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="105"/>
+        <source>Test pattern (test media)</source>
+        <translation>Mire (médias de test)</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="107"/>
+        <location filename="../../client/ui/prejoin_page.py" line="126"/>
+        <location filename="../../client/ui/prejoin_page.py" line="143"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="90"/>
-        <source>Test pattern</source>
-        <translation>Mire de test</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/prejoin_page.py" line="92"/>
-        <source>Cameras are not supported yet: a test pattern is sent</source>
-        <translation>Les caméras ne sont pas encore prises en charge : une mire de test est envoyée</translation>
-    </message>
-    <message>
-        <location filename="../../client/ui/prejoin_page.py" line="97"/>
-        <location filename="../../client/ui/prejoin_page.py" line="115"/>
+        <location filename="../../client/ui/prejoin_page.py" line="109"/>
+        <location filename="../../client/ui/prejoin_page.py" line="127"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="99"/>
+        <location filename="../../client/ui/prejoin_page.py" line="111"/>
         <source>Silence (test media)</source>
         <translation>Silence (médias de test)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="100"/>
+        <location filename="../../client/ui/prejoin_page.py" line="112"/>
         <source>Nothing is played (test media)</source>
         <translation>Aucun son joué (médias de test)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="103"/>
-        <location filename="../../client/ui/prejoin_page.py" line="199"/>
+        <location filename="../../client/ui/prejoin_page.py" line="115"/>
+        <location filename="../../client/ui/prejoin_page.py" line="237"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="112"/>
+        <location filename="../../client/ui/prejoin_page.py" line="124"/>
         <source>Name</source>
         <translation>Nom</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="120"/>
+        <location filename="../../client/ui/prejoin_page.py" line="132"/>
         <source>Microphone level</source>
         <translation>Niveau du micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="142"/>
+        <location filename="../../client/ui/prejoin_page.py" line="155"/>
         <source>Back</source>
         <translation>Retour</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="143"/>
+        <location filename="../../client/ui/prejoin_page.py" line="156"/>
         <source>Join now</source>
         <translation>Rejoindre</translation>
     </message>
     <message>
-        <location filename="../../client/ui/prejoin_page.py" line="161"/>
+        <location filename="../../client/ui/prejoin_page.py" line="174"/>
         <source>Meeting on %1</source>
         <translation>Réunion sur %1</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/prejoin_page.py" line="222"/>
+        <source>No camera found</source>
+        <translation>Aucune caméra trouvée</translation>
     </message>
 </context>
 <context>
@@ -995,12 +1030,12 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>Stage</name>
     <message>
-        <location filename="../../client/ui/call_page.py" line="75"/>
+        <location filename="../../client/ui/call_page.py" line="85"/>
         <source>Previous page of participants</source>
         <translation>Page précédente des participants</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="76"/>
+        <location filename="../../client/ui/call_page.py" line="86"/>
         <source>Next page of participants</source>
         <translation>Page suivante des participants</translation>
     </message>

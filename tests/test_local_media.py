@@ -14,6 +14,8 @@ from client.livekit.room import RoomOptions
 from client.local_media import DeviceProblem, LocalAudio, LocalDevicesChanged
 from client.media.audio_devices import reinitialize_portaudio
 from client.media.audio_processing import AudioProcessingSettings
+from client.media.camera import Camera
+from client.media.virtual_camera import VirtualCameraBackend
 from devtools.pulse import PulseDaemon
 from devtools.waiting import wait_for
 from tests.conftest import TokenFactory
@@ -101,10 +103,13 @@ async def test_a_call_with_devices_is_heard_and_the_switch_mutes_the_capture(
 
     assert isinstance(livekit_server, LiveKitServer)
     audio = LocalAudio(AudioProcessingSettings())
-    await audio.start()
-    session = CallSession(RoomOptions(ice_servers=[]), media=DeviceMediaSources(audio), audio=audio)
+    camera = Camera(VirtualCameraBackend())  # none plugged in
     peer = SdkPeer(livekit_server.ws_url, token_factory("sdk", room_name, name="SDK"))
+    session = CallSession(
+        RoomOptions(ice_servers=[]), media=DeviceMediaSources(audio, camera), audio=audio
+    )
     try:
+        await audio.start()
         await session.join(
             livekit_server.ws_url,
             token_factory("ours", room_name, name="Nous"),
@@ -132,3 +137,4 @@ async def test_a_call_with_devices_is_heard_and_the_switch_mutes_the_capture(
     finally:
         await session.leave()
         await audio.close()
+        await camera.close()

@@ -99,7 +99,14 @@ class _Stream:
 
     @property
     def active(self) -> bool:
-        return self.stream is not None and bool(self.stream.active)
+        if self.stream is None:
+            return False
+        try:
+            return bool(self.stream.active)
+        except sd.PortAudioError:
+            # PortAudio was reinitialised or lost the device under us: the stream is
+            # dead, and saying so lets the processing thread reopen it.
+            return False
 
     def close(self) -> None:
         self.retired = True

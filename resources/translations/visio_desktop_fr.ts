@@ -107,12 +107,12 @@
         <translation>La fenêtre partagée a été fermée : le partage s’est arrêté.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="330"/>
+        <location filename="../../client/ui/call_page.py" line="332"/>
         <source>You are speaking with your microphone off.</source>
         <translation>Vous parlez avec le micro coupé.</translation>
     </message>
     <message>
-        <location filename="../../client/ui/call_page.py" line="364"/>
+        <location filename="../../client/ui/call_page.py" line="366"/>
         <source>Keyboard shortcuts</source>
         <translation>Raccourcis clavier</translation>
     </message>
@@ -269,22 +269,22 @@
 <context>
     <name>ControlButton</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="61"/>
+        <location filename="../../client/ui/controls_bar.py" line="62"/>
         <source>on</source>
         <translation>activé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="61"/>
+        <location filename="../../client/ui/controls_bar.py" line="62"/>
         <source>off</source>
         <translation>désactivé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="65"/>
+        <location filename="../../client/ui/controls_bar.py" line="66"/>
         <source>%1 (%2) — shortcut %3</source>
         <translation>%1 (%2) — raccourci %3</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="68"/>
+        <location filename="../../client/ui/controls_bar.py" line="69"/>
         <source>%1 (%2)</source>
         <translation>%1 (%2)</translation>
     </message>
@@ -292,90 +292,96 @@
 <context>
     <name>ControlsBar</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="92"/>
+        <location filename="../../client/ui/controls_bar.py" line="93"/>
         <source>Call controls</source>
-        <extracomment>A device picked from the microphone&apos;s menu: (&quot;microphone&quot; | &quot;speaker&quot;, id).</extracomment>
+        <extracomment>A device picked from a button&apos;s menu: (&quot;microphone&quot; | &quot;speaker&quot; | &quot;camera&quot;, id).</extracomment>
         <translation>Commandes de l’appel</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="96"/>
-        <location filename="../../client/ui/controls_bar.py" line="179"/>
+        <location filename="../../client/ui/controls_bar.py" line="97"/>
+        <location filename="../../client/ui/controls_bar.py" line="180"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="97"/>
+        <location filename="../../client/ui/controls_bar.py" line="98"/>
+        <location filename="../../client/ui/controls_bar.py" line="203"/>
         <source>Camera</source>
         <translation>Caméra</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="98"/>
+        <location filename="../../client/ui/controls_bar.py" line="99"/>
         <source>Share screen</source>
         <translation>Partager l’écran</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="100"/>
+        <location filename="../../client/ui/controls_bar.py" line="101"/>
         <source>Captions</source>
         <translation>Sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="101"/>
+        <location filename="../../client/ui/controls_bar.py" line="102"/>
         <source>Raise hand</source>
         <translation>Lever la main</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="102"/>
+        <location filename="../../client/ui/controls_bar.py" line="103"/>
         <source>Reactions</source>
         <translation>Réactions</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="112"/>
-        <location filename="../../client/ui/controls_bar.py" line="199"/>
+        <location filename="../../client/ui/controls_bar.py" line="113"/>
+        <location filename="../../client/ui/controls_bar.py" line="221"/>
         <source>Chat</source>
         <translation>Chat</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="114"/>
+        <location filename="../../client/ui/controls_bar.py" line="115"/>
         <source>Participants</source>
         <translation>Participants</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="117"/>
+        <location filename="../../client/ui/controls_bar.py" line="118"/>
         <source>Speaker view</source>
         <translation>Vue intervenant</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="120"/>
+        <location filename="../../client/ui/controls_bar.py" line="121"/>
         <source>Transcript</source>
         <translation>Transcription</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="122"/>
+        <location filename="../../client/ui/controls_bar.py" line="123"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="123"/>
+        <location filename="../../client/ui/controls_bar.py" line="124"/>
         <source>Leave</source>
         <translation>Quitter</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="126"/>
+        <location filename="../../client/ui/controls_bar.py" line="127"/>
         <source>Leave the call</source>
         <translation>Quitter l’appel</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="180"/>
+        <location filename="../../client/ui/controls_bar.py" line="181"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="184"/>
+        <location filename="../../client/ui/controls_bar.py" line="185"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
+    <message>
+        <location filename="../../client/ui/controls_bar.py" line="215"/>
+        <source>No camera found</source>
+        <translation>Aucune caméra trouvée</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../client/ui/controls_bar.py" line="201"/>
+        <location filename="../../client/ui/controls_bar.py" line="223"/>
         <source>Chat, %n unread message(s)</source>
         <translation>
             <numerusform>Chat, %n message non lu</numerusform>
@@ -467,23 +473,23 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../client/ui/main_window.py" line="52"/>
-        <location filename="../../client/ui/main_window.py" line="274"/>
+        <location filename="../../client/ui/main_window.py" line="279"/>
         <source>Visio</source>
         <translation>Visio</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="259"/>
+        <location filename="../../client/ui/main_window.py" line="264"/>
         <source>Visio — %1</source>
         <extracomment>The devices the core found last (for the settings dialog).</extracomment>
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="349"/>
+        <location filename="../../client/ui/main_window.py" line="354"/>
         <source>Leave the call?</source>
         <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="350"/>
+        <location filename="../../client/ui/main_window.py" line="355"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
@@ -874,43 +880,43 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>Reactions</name>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="21"/>
+        <location filename="../../client/ui/controls_bar.py" line="22"/>
         <source>Thumbs up</source>
         <extracomment>What each reaction is called, for the menu and screen readers.</extracomment>
         <translation>Pouce levé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="22"/>
+        <location filename="../../client/ui/controls_bar.py" line="23"/>
         <source>Thumbs down</source>
         <translation>Pouce baissé</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="23"/>
+        <location filename="../../client/ui/controls_bar.py" line="24"/>
         <source>Applause</source>
         <translation>Applaudissements</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="24"/>
+        <location filename="../../client/ui/controls_bar.py" line="25"/>
         <source>Heart</source>
         <translation>Cœur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="25"/>
+        <location filename="../../client/ui/controls_bar.py" line="26"/>
         <source>Laughing</source>
         <translation>Rire</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="26"/>
+        <location filename="../../client/ui/controls_bar.py" line="27"/>
         <source>Surprised</source>
         <translation>Surprise</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="27"/>
+        <location filename="../../client/ui/controls_bar.py" line="28"/>
         <source>Celebration</source>
         <translation>Fête</translation>
     </message>
     <message>
-        <location filename="../../client/ui/controls_bar.py" line="28"/>
+        <location filename="../../client/ui/controls_bar.py" line="29"/>
         <source>Thank you</source>
         <translation>Merci</translation>
     </message>

@@ -21,7 +21,14 @@ from devtools.fuzz import libfuzzer, properties
 from devtools.fuzz.worker import peak_rss_mb
 
 #: Share of the coverage-guided budget per target: the stateful parsers get most.
-WEIGHTS = {"signal": 0.25, "data": 0.25, "streams": 0.25, "chat_json": 0.125, "ice": 0.125}
+WEIGHTS = {
+    "signal": 0.25,
+    "data": 0.25,
+    "streams": 0.25,
+    "chat_json": 0.125,
+    "ice": 0.125,
+    "vp9": 0.125,
+}
 #: The property pass gets about this share of the inputs, within these bounds per property.
 PROPERTY_SHARE = 0.01
 PROPERTY_EXAMPLES = (20, 1000)

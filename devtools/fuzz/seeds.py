@@ -264,10 +264,33 @@ def dictionary() -> list[bytes]:
     return [word.encode("utf-8") for word in words]
 
 
+def vp9_seeds() -> list[bytes]:
+    """Pictures as the depayloader frames them: a keyframe start with and without a
+    scalability structure, a two-packet picture, a flexible-mode delta frame."""
+    key_header = bytes([0x82, 0x49, 0x83, 0x42, 0x00, 0x27, 0xF0, 0x16, 0x70]) + bytes(24)
+    whole_key = bytes([0xAC, 0x80, 0x01, 0x00, 0x00]) + key_header
+    with_ss = bytes([0xAE, 0x80, 0x02, 0x00, 0x00, 0x10, 0x02, 0x80, 0x01, 0x68]) + key_header
+    first_half = bytes([0xA8, 0x80, 0x03, 0x00, 0x00]) + key_header
+    second_half = bytes([0xA4, 0x80, 0x03, 0x00, 0x00]) + bytes(40)
+    flexible_delta = bytes([0xDC, 0x80, 0x04, 0x00, 0x02]) + bytes([0x86, 0x00]) + bytes(20)
+
+    def framed(*payloads: bytes) -> bytes:
+        return b"".join(len(p).to_bytes(2, "big") + p for p in payloads)
+
+    return [
+        framed(whole_key),
+        framed(with_ss),
+        framed(first_half, second_half),
+        framed(flexible_delta),
+        framed(whole_key, flexible_delta),
+    ]
+
+
 SEEDS = {
     "signal": signal_seeds,
     "data": data_seeds,
     "streams": stream_seeds,
     "chat_json": chat_json_seeds,
     "ice": ice_seeds,
+    "vp9": vp9_seeds,
 }

@@ -44,6 +44,7 @@ from livekit.protocol import models, rtc
 from client.captions import MAX_SEGMENTS, Captions, CaptionUpdated
 from client.chat import MAX_MESSAGES, Chat, ChatMessageReceived, decode_json
 from client.livekit import events as ev
+from client.livekit import vp9_depacketizer
 from client.livekit.data_packets import parse_data_packet
 from client.livekit.data_streams import MAX_OPEN_STREAMS, MAX_OPEN_STREAMS_PER_SENDER
 from client.livekit.engine import Engine, EngineOptions
@@ -430,6 +431,29 @@ def fuzz_ice(_harness: RoomHarness, data: bytes) -> None:
     ice_candidate(data.decode("utf-8", errors="replace"))
 
 
+def vp9_payloads(data: bytes) -> None:
+    """A picture's RTP payloads as the depayloader framed them (2-byte lengths): each
+    descriptor, the keyframe test and the picture assembly may refuse the input with
+    ``Vp9FormatError`` only (the decoder then asks for a keyframe)."""
+    try:
+        payloads = vp9_depacketizer.split_chunks(data)
+    except vp9_depacketizer.Vp9FormatError:
+        return
+    for payload in payloads:
+        with contextlib.suppress(vp9_depacketizer.Vp9FormatError):
+            vp9_depacketizer.parse_descriptor(payload)
+        with contextlib.suppress(vp9_depacketizer.Vp9FormatError):
+            vp9_depacketizer.packet_starts(payload)
+    with contextlib.suppress(vp9_depacketizer.Vp9FormatError):
+        picture = vp9_depacketizer.assemble_picture(payloads)
+        vp9_depacketizer.superframe_frames(picture.data)
+
+
+def fuzz_vp9(_harness: RoomHarness, data: bytes) -> None:
+    """One VP9 picture's payloads (video from web clients)."""
+    vp9_payloads(data)
+
+
 ByteTarget = Callable[[RoomHarness, bytes], None]
 
 TARGETS: dict[str, ByteTarget] = {
@@ -438,6 +462,7 @@ TARGETS: dict[str, ByteTarget] = {
     "streams": fuzz_streams,
     "chat_json": fuzz_chat_json,
     "ice": fuzz_ice,
+    "vp9": fuzz_vp9,
 }
 
 

@@ -489,3 +489,36 @@ def test_the_camera_button_menu_lists_cameras_and_switches(app: QApplication) ->
     bar.deviceChosen.connect(lambda kind, device: chosen.append((kind, device)))
     actions[0].trigger()
     assert chosen == [("camera", "usb-1")]
+
+
+def test_settings_list_devices_and_keep_one_not_plugged_in(app: QApplication) -> None:
+    from client.local_media import DeviceChoice, LocalDevicesChanged
+    from client.media.camera import CamerasChanged
+    from client.media.camera_devices import CameraDevice
+    from client.settings import Settings
+    from client.ui.settings_dialog import SettingsDialog
+
+    settings = Settings(microphone_device="gone-headset", echo_cancellation=True)
+    dialog = SettingsDialog(
+        settings,
+        devices=LocalDevicesChanged(
+            cameras=(),
+            microphones=(DeviceChoice("mic-1", "Jabra Evolve 65"),),
+            speakers=(DeviceChoice("spk-1", "Built-in speaker"),),
+            camera="",
+            microphone="",
+            speaker="",
+        ),
+        cameras=CamerasChanged((CameraDevice("usb-1", "Logitech C920", "/dev/video0"),), ""),
+    )
+    microphones = [dialog.microphone.itemText(i) for i in range(dialog.microphone.count())]
+    assert microphones == ["System default", "Jabra Evolve 65", "gone-headset (not connected)"]
+    assert dialog.microphone.currentData() == "gone-headset"  # kept until it is back
+    dialog.camera.setCurrentIndex(dialog.camera.findData("usb-1"))
+    dialog.speaker.setCurrentIndex(dialog.speaker.findData("spk-1"))
+    dialog.echo_cancellation.setChecked(False)
+    dialog._apply()
+    assert settings.camera_device == "usb-1"
+    assert settings.speaker_device == "spk-1"
+    assert settings.microphone_device == "gone-headset"
+    assert settings.processing().echo_cancellation is False

@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         from client.ui.settings_dialog import SettingsDialog
 
         before = dataclasses.replace(self.settings)
-        dialog = SettingsDialog(self.settings, self, devices=self.devices)
+        dialog = SettingsDialog(self.settings, self, devices=self.devices, cameras=self.cameras)
         dialog.accepted.connect(lambda: self._settings_changed(before))
         dialog.open()
 
@@ -319,6 +319,8 @@ class MainWindow(QMainWindow):
                 self.bridge.fire("microphone", audio.select_microphone(after.microphone_device))
             if after.speaker_device != before.speaker_device:
                 self.bridge.fire("speaker", audio.select_speaker(after.speaker_device))
+            if after.camera_device != before.camera_device:
+                self._select_device("camera", after.camera_device)
             processing = after.processing()
             self.bridge.call(lambda: audio.configure(processing))
         if self.call_page is not None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.local_media import DeviceChoice, LocalDevicesChanged
+from client.media.camera import CamerasChanged
 from client.settings import CAPTION_SIZES, Settings
 
 
@@ -26,6 +27,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         devices: LocalDevicesChanged | None = None,
+        cameras: CamerasChanged | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
@@ -74,6 +76,16 @@ class SettingsDialog(QDialog):
         self.speaker = self._device_menu(
             self.tr("Speaker"), devices.speakers if devices else (), settings.speaker_device
         )
+        camera_choices = tuple(
+            DeviceChoice(d.id, d.name) for d in (cameras.devices if cameras else ())
+        )
+        self.camera = self._device_menu(
+            self.tr("Camera"),
+            camera_choices,
+            settings.camera_device,
+            default=self.tr("First found"),
+        )
+        form.addRow(self.tr("Camera"), self.camera)
         form.addRow(self.tr("Microphone"), self.microphone)
         form.addRow(self.tr("Speaker"), self.speaker)
         self.echo_cancellation = QCheckBox(self.tr("Echo cancellation (no headset needed)"), self)
@@ -106,6 +118,7 @@ class SettingsDialog(QDialog):
         self.settings.caption_background_opacity = self.opacity.value() / 100
         self.settings.shortcuts_enabled = self.shortcuts.isChecked()
         self.settings.captions_on = self.captions_on.isChecked()
+        self.settings.camera_device = str(self.camera.currentData() or "")
         self.settings.microphone_device = str(self.microphone.currentData() or "")
         self.settings.speaker_device = str(self.speaker.currentData() or "")
         self.settings.echo_cancellation = self.echo_cancellation.isChecked()
@@ -114,10 +127,17 @@ class SettingsDialog(QDialog):
         self.settings.high_pass = self.high_pass.isChecked()
         self.accept()
 
-    def _device_menu(self, name: str, devices: tuple[DeviceChoice, ...], current: str) -> QComboBox:
+    def _device_menu(
+        self,
+        name: str,
+        devices: tuple[DeviceChoice, ...],
+        current: str,
+        *,
+        default: str = "",
+    ) -> QComboBox:
         menu = QComboBox(self)
         menu.setAccessibleName(name)
-        menu.addItem(self.tr("System default"), "")
+        menu.addItem(default or self.tr("System default"), "")
         for device in devices:
             menu.addItem(device.name, device.id)
         if current and menu.findData(current) < 0:

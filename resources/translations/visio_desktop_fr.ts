@@ -484,12 +484,12 @@
         <translation>Visio — %1</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="354"/>
+        <location filename="../../client/ui/main_window.py" line="356"/>
         <source>Leave the call?</source>
         <translation>Quitter l’appel&#x202f;?</translation>
     </message>
     <message>
-        <location filename="../../client/ui/main_window.py" line="355"/>
+        <location filename="../../client/ui/main_window.py" line="357"/>
         <source>You are in a call. Closing the window will leave it.</source>
         <translation>Vous êtes en cours d’appel. Fermer la fenêtre vous fera quitter l’appel.</translation>
     </message>
@@ -924,111 +924,122 @@ Les messages sont visibles par tous les participants à l’appel.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="32"/>
+        <location filename="../../client/ui/settings_dialog.py" line="34"/>
         <source>Settings</source>
         <translation>Paramètres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="37"/>
-        <location filename="../../client/ui/settings_dialog.py" line="64"/>
+        <location filename="../../client/ui/settings_dialog.py" line="39"/>
+        <location filename="../../client/ui/settings_dialog.py" line="66"/>
         <source>Language</source>
         <translation>Langue</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="39"/>
+        <location filename="../../client/ui/settings_dialog.py" line="41"/>
         <source>Follow the system</source>
         <translation>Langue du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="46"/>
-        <location filename="../../client/ui/settings_dialog.py" line="65"/>
+        <location filename="../../client/ui/settings_dialog.py" line="48"/>
+        <location filename="../../client/ui/settings_dialog.py" line="67"/>
         <source>Caption size</source>
         <translation>Taille des sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="48"/>
+        <location filename="../../client/ui/settings_dialog.py" line="50"/>
         <source>Small</source>
         <translation>Petite</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="49"/>
+        <location filename="../../client/ui/settings_dialog.py" line="51"/>
         <source>Medium</source>
         <translation>Moyenne</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="50"/>
+        <location filename="../../client/ui/settings_dialog.py" line="52"/>
         <source>Large</source>
         <translation>Grande</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="51"/>
+        <location filename="../../client/ui/settings_dialog.py" line="53"/>
         <source>Extra large (room screens)</source>
         <translation>Très grande (écrans de salle)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="57"/>
+        <location filename="../../client/ui/settings_dialog.py" line="59"/>
         <source>Caption background opacity</source>
         <translation>Opacité du fond des sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="60"/>
+        <location filename="../../client/ui/settings_dialog.py" line="62"/>
         <source>Keyboard shortcuts (M, V, C, H, Space)</source>
         <translation>Raccourcis clavier (M, V, C, H, Espace)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="62"/>
+        <location filename="../../client/ui/settings_dialog.py" line="64"/>
         <source>Show captions when joining</source>
         <translation>Afficher les sous-titres en rejoignant une réunion</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="66"/>
+        <location filename="../../client/ui/settings_dialog.py" line="68"/>
         <source>Caption background</source>
         <translation>Fond des sous-titres</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="70"/>
-        <location filename="../../client/ui/settings_dialog.py" line="77"/>
+        <location filename="../../client/ui/settings_dialog.py" line="72"/>
+        <location filename="../../client/ui/settings_dialog.py" line="89"/>
         <source>Microphone</source>
         <translation>Micro</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="75"/>
-        <location filename="../../client/ui/settings_dialog.py" line="78"/>
+        <location filename="../../client/ui/settings_dialog.py" line="77"/>
+        <location filename="../../client/ui/settings_dialog.py" line="90"/>
         <source>Speaker</source>
         <translation>Haut-parleur</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="79"/>
+        <location filename="../../client/ui/settings_dialog.py" line="83"/>
+        <location filename="../../client/ui/settings_dialog.py" line="88"/>
+        <source>Camera</source>
+        <translation>Caméra</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="86"/>
+        <source>First found</source>
+        <translation>La première trouvée</translation>
+    </message>
+    <message>
+        <location filename="../../client/ui/settings_dialog.py" line="91"/>
         <source>Echo cancellation (no headset needed)</source>
         <translation>Suppression de l’écho (sans casque)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="80"/>
+        <location filename="../../client/ui/settings_dialog.py" line="92"/>
         <source>Noise suppression</source>
         <translation>Réduction du bruit</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="81"/>
+        <location filename="../../client/ui/settings_dialog.py" line="93"/>
         <source>Automatic microphone level</source>
         <translation>Niveau du micro automatique</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="82"/>
+        <location filename="../../client/ui/settings_dialog.py" line="94"/>
         <source>Remove low rumble (high-pass filter)</source>
         <translation>Couper les grondements graves (filtre passe-haut)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="120"/>
+        <location filename="../../client/ui/settings_dialog.py" line="140"/>
         <source>System default</source>
         <translation>Par défaut du système</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="125"/>
+        <location filename="../../client/ui/settings_dialog.py" line="145"/>
         <source>%1 (not connected)</source>
         <translation>%1 (non branché)</translation>
     </message>
     <message>
-        <location filename="../../client/ui/settings_dialog.py" line="92"/>
+        <location filename="../../client/ui/settings_dialog.py" line="104"/>
         <source>A new language applies the next time the app starts.</source>
         <translation>Un changement de langue prend effet au prochain démarrage de l’application.</translation>
     </message>

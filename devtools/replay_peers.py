@@ -47,7 +47,6 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -64,6 +63,7 @@ from client.livekit.room import Room, RoomOptions
 from client.media import frame_stamp
 from client.media.camera_scene import CameraScene
 from client.media.test_sources import ToneGenerator
+from devtools.peer_process import given_tokens, launch_peers
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 LOOP_S = 6.0
@@ -426,26 +426,12 @@ def start_replay_peers(
     up to whole keyframe intervals) with a keyframe every ``keyframe_interval_s``.
     ``preexec_fn`` runs in the child before
     it starts (e.g. to die with its parent)."""
-    prefix = [] if netns is None else ["ip", "netns", "exec", netns]
     extra = [] if max_bitrate is None else ["--max-bitrate", str(max_bitrate)]
     extra += ["--loop-seconds", str(loop_seconds), "--keyframe-interval", str(keyframe_interval_s)]
     if not audio:
         extra.append("--no-audio")
-    process = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "devtools.replay_peers", "--fps", str(fps), *extra, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=preexec_fn,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write("".join(f"{token}\n" for token in tokens))
-    process.stdin.close()
-    if process.stdout.readline().strip() != "ready":
-        process.kill()
-        process.wait()
-        raise RuntimeError("the replay peers did not start")
-    return process
+    options = ["--fps", str(fps), *extra]
+    return launch_peers("devtools.replay_peers", options, url, tokens, netns, preexec_fn)
 
 
 def _parse_arguments() -> argparse.Namespace:
@@ -467,7 +453,7 @@ def _parse_arguments() -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = _parse_arguments()
-    given = arguments.tokens or [line.strip() for line in sys.stdin if line.strip()]
+    given = given_tokens(arguments)
     asyncio.run(
         main(
             arguments.url,

@@ -17,7 +17,6 @@ import asyncio
 import math
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -25,6 +24,7 @@ from livekit import rtc
 
 from client.media import frame_stamp
 from client.media.camera_scene import CameraScene
+from devtools.peer_process import given_tokens, launch_peers
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 # A simulcast publication's source: the SDK derives the 360p and 180p layers.
@@ -177,22 +177,8 @@ def start_peers(
     ``netns`` (a name under /run/netns, e.g. a ``ServerNamespace``) the process runs in
     that network namespace, on the server's side of a faulty link.  ``max_bitrate``
     caps each camera (bits/s), e.g. to what a thumbnail layer of a grid costs."""
-    # `ip netns exec` execs the command, so the Popen pid is still the peers' process.
-    prefix = [] if netns is None else ["ip", "netns", "exec", netns]
     extra = [] if max_bitrate is None else ["--max-bitrate", str(max_bitrate)]
-    process = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "devtools.sdk_peers", "--fps", str(fps), *extra, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write("".join(f"{token}\n" for token in tokens))
-    process.stdin.close()
-    if process.stdout.readline().strip() != "ready":
-        process.kill()
-        raise RuntimeError("the SDK peers did not start")
-    return process
+    return launch_peers("devtools.sdk_peers", ["--fps", str(fps), *extra], url, tokens, netns)
 
 
 def stop_peers(process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
@@ -221,7 +207,7 @@ def _parse_arguments() -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = _parse_arguments()
-    given = arguments.tokens or [line.strip() for line in sys.stdin if line.strip()]
+    given = given_tokens(arguments)
     asyncio.run(
         main(
             arguments.url,

@@ -27,7 +27,7 @@ from client.livekit import events as ev
 from client.livekit.participant import TrackSource
 from client.livekit.remote_track import RemoteTrack
 from client.media.audio_analysis import dominant_frequency
-from client.media.audio_devices import DeviceError, DeviceList, PulseDevices, reinitialize_portaudio
+from client.media.audio_devices import DeviceError, DeviceList, PulseDevices
 from client.media.audio_engine import AudioEngine
 from client.media.microphone import CaptureChain, MicrophoneTrack, dbfs
 from client.media.speaker_output import Mixer, RemoteAudioStream
@@ -42,24 +42,6 @@ SENTENCE_PEER = "Seven silver spoons were stolen from the kitchen on a rainy Mon
 
 
 # --- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pulse() -> Iterator[PulseDaemon]:
-    daemon = PulseDaemon()
-    daemon.start()
-    daemon.apply_env()
-    daemon.add_sink("speaker", "Built-in speaker")
-    daemon.add_virtual_microphone("mic", "Virtual microphone")
-    daemon.set_default_sink("speaker")
-    daemon.set_default_source("mic")
-    # PortAudio listed ALSA's devices at import, before the daemon ran.
-    reinitialize_portaudio()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        reinitialize_portaudio()
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,8 @@ here), and a microphone and speaker on a private PulseAudio daemon."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from client.media.audio_devices import reinitialize_portaudio
 from client.meeting_link import MeetingLink
 from client.ui.app import Application
 from devtools.app_driver import PeerLoop, run_app
@@ -18,24 +15,6 @@ from tests.conftest import TokenFactory
 from tests.sdk_peer import SdkPeer
 
 pytestmark = [pytest.mark.gui, pytest.mark.audio, pytest.mark.devices]
-
-
-@pytest.fixture
-def pulse() -> Iterator[PulseDaemon]:
-    daemon = PulseDaemon()
-    daemon.start()
-    daemon.apply_env()
-    daemon.add_sink("speaker", "Built-in speaker")
-    daemon.add_virtual_microphone("mic", "Virtual microphone")
-    daemon.set_default_sink("speaker")
-    daemon.set_default_source("mic")
-    reinitialize_portaudio()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.restore_env()
-        reinitialize_portaudio()
 
 
 def test_prejoin_and_call_without_a_camera(

@@ -4,7 +4,6 @@ a call that is heard through them (``CallSession`` with devices)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +11,6 @@ from client.call_session import CallSession, DeviceMediaSources
 from client.livekit import events as ev
 from client.livekit.room import RoomOptions
 from client.local_media import DeviceProblem, LocalAudio, LocalDevicesChanged
-from client.media.audio_devices import reinitialize_portaudio
 from client.media.audio_processing import AudioProcessingSettings
 from client.media.camera import Camera
 from client.media.virtual_camera import VirtualCameraBackend
@@ -22,24 +20,6 @@ from tests.conftest import TokenFactory
 from tests.sdk_peer import SdkPeer
 
 pytestmark = pytest.mark.audio
-
-
-@pytest.fixture(scope="module")
-def pulse() -> Iterator[PulseDaemon]:
-    daemon = PulseDaemon()
-    daemon.start()
-    daemon.apply_env()
-    daemon.add_sink("speaker", "Built-in speaker")
-    daemon.add_virtual_microphone("mic", "Virtual microphone")
-    daemon.set_default_sink("speaker")
-    daemon.set_default_source("mic")
-    reinitialize_portaudio()  # PortAudio listed ALSA's devices before the daemon ran
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.restore_env()
-        reinitialize_portaudio()
 
 
 class Seen:

@@ -231,7 +231,7 @@ class AudioEngine:
         latency: str | float = "low",
     ) -> None:
         self.processor = processor
-        self.devices = devices if devices is not None else system_devices()
+        self._devices = devices
         self.microphone = MicrophoneTrack()
         self.capture = CaptureChain(self.microphone)
         self.mixer = Mixer()
@@ -255,6 +255,14 @@ class AudioEngine:
         # is the render lead.
         self._rendered = 0
         self._captured = 0
+
+    @property
+    def devices(self) -> AudioDevices:
+        """The system's devices, found on first use (in ``start``, off the UI thread:
+        finding them asks the sound server, which can take a while)."""
+        if self._devices is None:
+            self._devices = system_devices()
+        return self._devices
 
     # --- lifecycle ------------------------------------------------------------------
 

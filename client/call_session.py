@@ -30,6 +30,8 @@ from client.media.screen_capture import ScreenShare, ScreenShareEnded, ShareTarg
 from client.media.tee import TeeTrack
 from client.media.test_sources import TestPatternTrack, ToneTrack
 from client.notifications import Notifications
+from client.visio.api import RoomInfo, VisioApi
+from client.visio.meeting import VisioMeeting
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,14 @@ class CallSession:
         self.microphone: LocalTrackPublication | None = None
         self.screen: LocalTrackPublication | None = None
         self._share: ScreenShare | None = None
+        #: The Visio side of the meeting, when it is a Visio room.
+        self.visio: VisioMeeting | None = None
+
+    def use_visio(self, api: VisioApi, info: RoomInfo) -> VisioMeeting:
+        """This call is a Visio meeting: hands, captions and the lobby go through
+        the server's API (call before ``join``)."""
+        self.visio = VisioMeeting(api, info, self.room)
+        return self.visio
 
     @property
     def events(self) -> ev.EventEmitter:
@@ -251,11 +261,26 @@ class CallSession:
         return await self.chat.send(text)
 
     async def set_hand_raised(self, raised: bool) -> None:
+        if self.visio is not None:
+            # Visio's tokens forbid setting our own attributes: its backend does it.
+            await self.visio.set_hand_raised(raised)
+            return
         when = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
         await self.room.set_own_attributes({HAND_ATTRIBUTE: when if raised else ""})
 
     async def send_reaction(self, name: str) -> None:
         await self.notifications.send_reaction(name)
+
+    async def start_captions(self) -> bool:
+        """Ask the server for captions (a Visio meeting's agent), once; False when
+        there is nothing to ask (not Visio, or already asked)."""
+        if self.visio is None:
+            return False
+        return await self.visio.start_captions()
+
+    async def admit(self, participant_id: str, *, allow: bool) -> None:
+        if self.visio is not None:
+            await self.visio.admit(participant_id, allow=allow)
 
     async def leave(self) -> None:
         share, self._share = self._share, None
@@ -269,3 +294,5 @@ class CallSession:
         self.chat.close()
         self.captions.close()
         self.notifications.close()
+        if self.visio is not None:
+            self.visio.close()

@@ -26,6 +26,9 @@ APP_NAME = "visio-desktop"
 CAPTION_SIZES = ("S", "M", "L", "XL")
 LANGUAGES = ("system", "fr", "en")
 MAX_RECENT = 10
+MAX_VISIO_SERVERS = 10
+#: The State's Visio: offered until the user has used others.
+DEFAULT_VISIO_SERVER = "https://visio.numerique.gouv.fr"
 
 
 @dataclass
@@ -55,6 +58,9 @@ class Settings:
     #: organisations whose CA is not installed on the machine; "" for none.
     extra_ca_file: str = ""
     recent: list[RecentMeeting] = field(default_factory=list)
+    #: Visio servers used, most recent first (``https://host``): where room codes
+    #: typed alone go, and whose sign-in the home page shows.
+    visio_servers: list[str] = field(default_factory=lambda: [DEFAULT_VISIO_SERVER])
 
     @property
     def extra_ca_path(self) -> Path | None:
@@ -70,6 +76,11 @@ class Settings:
             auto_gain=self.auto_gain,
             high_pass=self.high_pass,
         )
+
+    def remember_visio_server(self, base_url: str) -> None:
+        self.visio_servers = [s for s in self.visio_servers if s != base_url]
+        self.visio_servers.insert(0, base_url)
+        del self.visio_servers[MAX_VISIO_SERVERS:]
 
     def remember_meeting(self, url: str, name: str) -> None:
         self.recent = [m for m in self.recent if m.url != url]
@@ -87,7 +98,7 @@ def _clean(raw: dict[str, Any]) -> Settings:
     settings = Settings()
     defaults = asdict(settings)
     for f in fields(Settings):
-        if f.name not in raw or f.name == "recent":
+        if f.name not in raw or f.name in ("recent", "visio_servers"):
             continue
         value = raw[f.name]
         default = defaults[f.name]
@@ -115,6 +126,10 @@ def _clean(raw: dict[str, Any]) -> Settings:
                 settings.recent.append(
                     RecentMeeting(item["url"], name if isinstance(name, str) else "")
                 )
+    servers = raw.get("visio_servers")
+    if isinstance(servers, list):
+        kept = [s for s in servers if isinstance(s, str) and s.startswith(("https://", "http://"))]
+        settings.visio_servers = kept[:MAX_VISIO_SERVERS] or [DEFAULT_VISIO_SERVER]
     return settings
 
 

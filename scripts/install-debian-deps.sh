@@ -31,6 +31,9 @@ packages=(
     # The browser peer of the tests (devtools/browser_peer): headless Chromium, driven
     # by playwright-core, which never downloads a browser of its own.
     chromium
+    # Sign-ins are kept in the keychain: the tests run a real Secret Service
+    # (gnome-keyring on a private D-Bus session bus, devtools/secret_service.py).
+    dbus-daemon gnome-keyring
 )
 
 missing=()

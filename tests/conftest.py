@@ -25,7 +25,11 @@ from devtools.xvfb import XvfbError, xvfb
 from tests.our_client import OurClient
 from tests.sdk_peer import SdkPeer
 
-pytest_plugins = ["tests.netfault_fixtures", "tests.pulse_fixtures"]
+pytest_plugins = [
+    "tests.netfault_fixtures",
+    "tests.pulse_fixtures",
+    "tests.secret_service_fixtures",
+]
 _netns_error: str | None = None
 
 

@@ -143,6 +143,11 @@ class Room:
             self.state = state
             self.events.emit(ev.ConnectionStateChanged(state))
 
+    @property
+    def token(self) -> str:
+        """The access token in use: the one joined with, or the server's refresh."""
+        return self._token
+
     async def connect(self, url: str, token: str) -> None:
         """Join the room; raises a ConnectError (typed) if that is impossible."""
         if self.state != ev.ConnectionState.DISCONNECTED:

@@ -31,6 +31,10 @@ packages=(
     # The browser peer of the tests (devtools/browser_peer): headless Chromium, driven
     # by playwright-core, which never downloads a browser of its own.
     chromium
+    # Qt WebEngine (the sign-in window): `readelf -d` on QtWebEngineProcess and
+    # libQt6WebEngine* lists these.
+    libxcomposite1 libxdamage1 libxext6 libxfixes3 libxtst6 libxkbfile1 libxcb-dri3-0
+    libgbm1 libnspr4 libasound2 libexpat1 libudev1
     # Sign-ins are kept in the keychain: the tests run a real Secret Service
     # (gnome-keyring on a private D-Bus session bus, devtools/secret_service.py).
     dbus-daemon gnome-keyring

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from client.ui.sign_in_dialog import prepare_web_engine
 from devtools.sandbox.livekit_server import LiveKitServer, ensure_server_binary
 from devtools.sandbox.netns import NetnsError, enter_test_netns, in_test_netns
 from devtools.sandbox.tokens import mint_token
@@ -63,6 +64,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     global _netns_error
     _start_display()
+    # Before any QApplication (some test modules create one at import).
+    prepare_web_engine()
     if in_test_netns():
         return
     if os.geteuid() != 0:

@@ -39,7 +39,9 @@ def test_named_rooms_and_ports_are_kept() -> None:
 
 
 def test_plain_http_only_towards_this_machine_or_a_private_network() -> None:
-    assert parse_visio_link("http://127.0.0.1:8080/abc-defg-hij").base_url == "http://127.0.0.1:8080"
+    assert (
+        parse_visio_link("http://127.0.0.1:8080/abc-defg-hij").base_url == "http://127.0.0.1:8080"
+    )
     assert parse_visio_link("http://10.1.2.3/abc-defg-hij").base_url == "http://10.1.2.3"
     with pytest.raises(errors.InsecureTransportError):
         parse_visio_link("http://visio.numerique.gouv.fr/abc-defg-hij")

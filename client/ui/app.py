@@ -26,14 +26,18 @@ from client.livekit import errors
 from client.livekit.room import RoomOptions
 from client.local_media import LocalAudio
 from client.media.camera import DEFAULT_MODES, Camera
-from client.meeting_link import LinkError, MeetingLink, parse_meeting_link
+from client.meeting_link import LinkError, MeetingLink, parse_join_target
 from client.settings import Settings
 from client.ui.bridge import CoreBridge
 from client.ui.core_thread import CoreThread
 from client.ui.main_window import MainWindow
 from client.ui.messages import link_error_message
 from client.ui.resources import resource_path
+from client.ui.sign_in_dialog import prepare_web_engine
 from client.ui.video_frames import VideoConverter
+from client.visio.accounts import VisioAccounts
+from client.visio.links import VisioLink
+from client.visio.sign_in_store import SignInStore
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,8 @@ def apply_theme(app: QApplication) -> None:
 def create_application(argv: Sequence[str], settings: Settings) -> QApplication:
     existing = QApplication.instance()
     if existing is None:
+        # The sign-in window's web engine wants its settings before any QApplication.
+        prepare_web_engine()
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             # Fractional scales (125 %, 150 %) stay crisp instead of being rounded.
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
@@ -103,7 +109,11 @@ def create_application(argv: Sequence[str], settings: Settings) -> QApplication:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visio-desktop")
-    parser.add_argument("link", nargs="?", help="meeting link (wss://…?token=…)")
+    parser.add_argument(
+        "link",
+        nargs="?",
+        help="meeting link (https://visio…/abc-defg-hij, visio://…, wss://…?token=…)",
+    )
     parser.add_argument("--token", default=os.environ.get("VISIO_DESKTOP_TOKEN"))
     parser.add_argument("--name", default=None, help="display name")
     parser.add_argument("--no-prejoin", action="store_true", help="join without pre-join")
@@ -125,6 +135,7 @@ class Application:
         *,
         room_options: RoomOptions | None = None,
         test_media: bool = False,
+        sign_in_store: SignInStore | None = None,
     ) -> None:
         self.settings = settings_store.load()
         self.qt = create_application(argv, self.settings)
@@ -139,6 +150,8 @@ class Application:
         #: The camera, listed and watched for the app's life, opened only while on
         #: (360p: what a call sends; 720p capture would be scaled down anyway).
         self.camera = None if test_media else Camera(modes=CALL_MODES)
+        #: Visio servers and the sign-ins kept in the keychain.
+        self.accounts = VisioAccounts(sign_in_store, extra_ca_file=self.settings.extra_ca_path)
         # The window first: what the devices report from now on reaches its pages
         # (a queued signal goes only to those connected when it is emitted).
         self.window = MainWindow(
@@ -148,6 +161,7 @@ class Application:
             room_options=room_options,
             audio=self.audio,
             camera=self.camera,
+            accounts=self.accounts,
         )
         if self.audio is not None:
             self.bridge.observe(self.audio.events)
@@ -157,7 +171,9 @@ class Application:
             self.bridge.observe(self.camera.events)
             self.bridge.fire("camera list", self.camera.watch())
 
-    def open(self, link: MeetingLink | None, name: str | None, *, prejoin: bool = True) -> None:
+    def open(
+        self, link: MeetingLink | VisioLink | None, name: str | None, *, prejoin: bool = True
+    ) -> None:
         self.window.show()
         display_name = name or self.settings.display_name
         if link is None:
@@ -182,6 +198,10 @@ class Application:
     def close(self) -> None:
         self.converter.stop()
         self.close_devices()
+        try:
+            self.bridge.submit(self.accounts.close()).result(5)
+        except Exception:
+            log.warning("the Visio connections did not close cleanly", exc_info=True)
         self.core.stop()
 
 
@@ -201,11 +221,12 @@ def run(argv: Sequence[str] | None = None, *, room_options: RoomOptions | None =
     )
     logging.getLogger("aioice").setLevel(logging.ERROR)
     application = Application(sys.argv[:1], room_options=room_options, test_media=args.test_media)
-    link: MeetingLink | None = None
+    link: MeetingLink | VisioLink | None = None
     problem = ""
     if args.link:
         try:
-            link = parse_meeting_link(args.link, args.token or "")
+            default_server = application.settings.visio_servers[0]
+            link = parse_join_target(args.link, args.token or "", default_server)
         except (LinkError, errors.ConnectError) as exc:
             problem = link_error_message(exc)
     loop = qasync.QEventLoop(application.qt)

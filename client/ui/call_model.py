@@ -3,6 +3,11 @@
 A view-model in the Qt thread, built only from the core's events (through the
 bridge) and sending commands back through it.  It holds plain values the widgets
 read; it never touches the core's objects beyond reading an event's fields.
+
+A failed command comes back as ``commandFailed(what)``; for a few, ``what`` says more
+than the command's name, so that the page can word it: ``hand_raise`` /
+``hand_lower`` (the hand is put back as it really is), ``captions_unavailable`` (the
+server has no captions) or ``captions``, ``admit``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from client.notifications import ReactionReceived
 from client.ui.bridge import CoreBridge
 from client.ui.colors import participant_color
 from client.ui.video_frames import FrameSlot, VideoConverter
+from client.visio.api import VisioError, WaitingParticipant
+from client.visio.meeting import MutedBy, ParticipantsWaiting, RecordingChanged
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +93,14 @@ class CallViewModel(QObject):
     reaction = Signal(str, str)
     ended = Signal(str, bool)
     commandFailed = Signal(str)
+    #: Our raised hand as it now is (after a failure put it back, or the server set it).
+    handChanged = Signal(bool)
+    #: The lobby's guests (a tuple of ``WaitingParticipant``; empty: nobody waits).
+    waitingChanged = Signal(object)
+    #: Someone (this name) turned our microphone off.
+    mutedBy = Signal(str)
+    #: (recording, mode): "transcript" when the meeting is transcribed.
+    recordingChanged = Signal(bool, str)
 
     def __init__(
         self,
@@ -104,10 +119,18 @@ class CallViewModel(QObject):
         self.microphone_on = False
         self.hand_raised = False
         self.room_name = ""
+        self.waiting: tuple[WaitingParticipant, ...] = ()
+        self.recording = False
+        self.recording_mode = ""
+        #: A caption arrived: the meeting has captions, whoever asked for them.
+        self.captions_seen = False
+        #: This server said it has no captions: asking again would not help.
+        self.captions_unavailable = False
+        self._captions_asked = False
         self._slots_by_sid: dict[str, FrameSlot] = {}
         bridge.coreEvent.connect(self._on_event)
         # What failed, not the exception's English text: the page words it for the user.
-        bridge.commandFailed.connect(lambda what, exc: self.commandFailed.emit(what))
+        bridge.commandFailed.connect(self._command_failed)
         self._hold = QTimer(self)
         self._hold.setInterval(250)
         self._hold.timeout.connect(self._expire_speakers)
@@ -161,6 +184,24 @@ class CallViewModel(QObject):
         self.hand_raised = not self.hand_raised
         self.bridge.fire("hand", self.session.set_hand_raised(self.hand_raised))
 
+    @property
+    def is_visio(self) -> bool:
+        """A Visio meeting (its API does hands, captions and the lobby)."""
+        return self.session.visio is not None
+
+    def request_captions(self) -> None:
+        """Captions were turned on: ask the server for them, once per call, unless
+        they are already coming (someone else asked).  Outside Visio the session has
+        nothing to ask and says so."""
+        if self._captions_asked or self.captions_seen or self.captions_unavailable:
+            return
+        self._captions_asked = True
+        self.bridge.fire("captions", self.session.start_captions())
+
+    def admit(self, participant_id: str, allow: bool) -> None:
+        """Let a waiting guest in (``allow``) or turn them away."""
+        self.bridge.fire("admit", self.session.admit(participant_id, allow=allow))
+
     def send_chat(self, text: str) -> None:
         if text.strip():
             self.bridge.fire("chat", self.session.send_chat(text))
@@ -202,6 +243,27 @@ class CallViewModel(QObject):
         view.hand_raised_at = participant.attributes.get(HAND_ATTRIBUTE, "")
         return view
 
+    def _command_failed(self, what: str, exc: object) -> None:
+        if what == "hand":
+            asked = self.hand_raised
+            self._restore_hand()
+            self.commandFailed.emit("hand_raise" if asked else "hand_lower")
+        elif what == "captions":
+            self._captions_asked = False  # the next "on" tries again
+            if isinstance(exc, VisioError) and exc.kind == VisioError.CAPTIONS_DISABLED:
+                self.captions_unavailable = True
+                self.commandFailed.emit("captions_unavailable")
+            else:
+                self.commandFailed.emit("captions")
+        else:
+            self.commandFailed.emit(what)
+
+    def _restore_hand(self) -> None:
+        """Our hand as the room shows it: what was asked did not happen."""
+        me = self.participants.get(self.session.room.local_participant.identity)
+        self.hand_raised = me.hand_raised if me is not None else False
+        self.handChanged.emit(self.hand_raised)
+
     def _on_event(self, event: ev.Event) -> None:
         try:
             self._apply(event)
@@ -235,7 +297,10 @@ class CallViewModel(QObject):
                     self._view(p, local=self.participants[p.identity].is_local)
                     self.participantChanged.emit(p.identity)
                     if self.participants[p.identity].is_local:
-                        self.hand_raised = self.participants[p.identity].hand_raised
+                        raised = self.participants[p.identity].hand_raised
+                        if raised != self.hand_raised:
+                            self.hand_raised = raised
+                            self.handChanged.emit(raised)
             case ev.TrackPublished(participant=p, publication=pub):
                 view = self._view(p)
                 if pub.source == TrackSource.MICROPHONE:
@@ -288,14 +353,20 @@ class CallViewModel(QObject):
             case ChatMessageReceived(message=message):
                 self.chatMessage.emit(message)
             case CaptionUpdated(segment=segment):
+                self.captions_seen = True
                 self.captionUpdated.emit(segment)
             case ev.RequestRefused(request="update_metadata"):
                 # Raising a hand sets our attribute: this server does not allow it.
-                self.hand_raised = False
-                me = self.participants.get(self.session.room.local_participant.identity)
-                if me is not None:
-                    self.hand_raised = me.hand_raised
+                self._restore_hand()
                 self.commandFailed.emit("hand")
+            case ParticipantsWaiting(participants=guests):
+                self.waiting = guests
+                self.waitingChanged.emit(guests)
+            case MutedBy(name=name):
+                self.mutedBy.emit(name)
+            case RecordingChanged(recording=recording, mode=mode):
+                self.recording, self.recording_mode = recording, mode
+                self.recordingChanged.emit(recording, mode)
             case ReactionReceived(sender_identity=identity, emoji=emoji):
                 self.reaction.emit(identity, emoji)
 
@@ -334,7 +405,12 @@ class CallViewModel(QObject):
 
     def _muted(self, participant: Participant, sid: str, muted: bool) -> None:
         view = self.participants.get(participant.identity)
-        if view is None or view.is_local:
+        if view is None:
+            return
+        if view.is_local:
+            if muted and self.microphone_on:
+                # Not our doing (we think it is on): the server muted us, a host did.
+                self.bridge.fire("microphone", self._follow_muted_microphone(sid))
             return
         if sid == view.camera_sid:
             view.camera_on = not muted
@@ -344,6 +420,18 @@ class CallViewModel(QObject):
             if publication is not None and publication.source == TrackSource.MICROPHONE:
                 view.microphone_muted = muted
         self.participantChanged.emit(participant.identity)
+
+    async def _follow_muted_microphone(self, sid: str) -> None:
+        """On the core thread: when our microphone's track was muted from outside,
+        the session takes it as turned off (the capture chain too, so that talking
+        while muted is noticed) and reports it like any change (``LocalMediaChanged``).
+        Run after the commands sent before it, it sees their effect: a quick
+        off-and-on of our own leaves the microphone on."""
+        session = self.session
+        microphone = session.microphone
+        if microphone is None or microphone.sid != sid:
+            return
+        await session.set_microphone_on(not microphone.muted)
 
     def _expire_speakers(self) -> None:
         now = time.monotonic()

@@ -3,6 +3,12 @@
 Reconnecting shows as a banner over the stage, never as a dialog: the call goes
 on underneath and the banner goes away by itself.  Keyboard shortcuts live here
 (M, V, C, H, ?; Space to talk while muted) and can be turned off in settings.
+
+In a Visio meeting the stage also shows the lobby to hosts, who muted us and the
+recording (``meeting_notices``).  Captions there are a service of the meeting that
+someone has to ask for (each request adds a transcription agent for everyone): turning
+them on asks, once; the "show captions when joining" preference only shows the
+meeting's captions when they come, it never asks by itself.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.call_session import ScreenShareChanged
+from client.livekit import events as ev
 from client.local_media import DeviceProblem, LocalDevicesChanged, SpeakingWhileMuted
 from client.media.camera import CameraProblem, CamerasChanged
 from client.media.screen_capture import ScreenShareError, check_available, list_targets
@@ -32,6 +39,7 @@ from client.ui.captions_history import CaptionsHistoryPanel
 from client.ui.captions_overlay import CaptionsOverlay
 from client.ui.chat_panel import ChatPanel
 from client.ui.controls_bar import ControlsBar
+from client.ui.meeting_notices import RecordingBadge, Toast, WaitingNotice, isolated
 from client.ui.messages import (
     camera_device_problem,
     device_problem_message,
@@ -40,6 +48,7 @@ from client.ui.messages import (
 from client.ui.participants_panel import ParticipantsPanel
 from client.ui.resources import icon
 from client.ui.video_grid import VideoGrid
+from client.visio.api import WaitingParticipant
 
 # Marked for translation here, translated where shown (CallPage context).
 SHORTCUTS = (
@@ -56,6 +65,9 @@ SHORTCUTS = (
 
 
 class Banner(QLabel):
+    #: Shown or hidden: what sits below it moves.
+    changed = Signal()
+
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("banner")
@@ -69,16 +81,22 @@ class Banner(QLabel):
         self.setAccessibleDescription(text)
         self.setVisible(bool(text))
         self.raise_()
+        self.changed.emit()
 
 
 class Stage(QWidget):
-    """The grid with its overlays (banner, captions, reactions) on top."""
+    """The grid with its overlays (banner, captions, reactions, meeting notices) on
+    top."""
 
     def __init__(self, model: CallViewModel, settings: Settings, parent: QWidget) -> None:
         super().__init__(parent)
         self.grid = VideoGrid(model, self)
         self.banner = Banner(self)
         self.captions = CaptionsOverlay(model, settings, self)
+        self.recording = RecordingBadge(self)
+        self.waiting = WaitingNotice(self)
+        self.toast = Toast(self)
+        self.banner.changed.connect(self.place_notices)
         self.previous_page = QToolButton(self)
         self.next_page = QToolButton(self)
         for button, name, tip in (
@@ -129,6 +147,23 @@ class Stage(QWidget):
         self.previous_page.move(8, middle)
         self.next_page.move(self.width() - 48, middle)
         self.captions.place(self.rect())
+        self.place_notices()
+
+    def place_notices(self) -> None:
+        """Below the banner: the recording at the left, the lobby at the right, a
+        passing message in the middle (lower down when the stage is too narrow)."""
+        margin = 12
+        top = (self.banner.height() if not self.banner.isHidden() else 0) + margin
+        for widget in (self.recording, self.waiting, self.toast):
+            widget.adjustSize()
+        self.recording.move(margin, top)
+        self.waiting.move(max(margin, self.width() - self.waiting.width() - margin), top)
+        toast = self.toast.rect()
+        toast.moveTo((self.width() - toast.width()) // 2, top)
+        for other in (self.recording, self.waiting):
+            if not other.isHidden() and other.geometry().intersects(toast):
+                toast.moveTop(max(toast.top(), other.geometry().bottom() + margin))
+        self.toast.move(toast.topLeft())
 
 
 class CallPage(QWidget):
@@ -160,6 +195,10 @@ class CallPage(QWidget):
         self.controls = ControlsBar(self)
         layout.addWidget(self.controls)
         self._push_to_talk = False
+        #: Visio: captions are hidden until the meeting's captions come, then shown as
+        #: the preference says (unless the user chose in the meantime).
+        self._captions_on_arrival = False
+        self._joined = False
         self._wire()
         self._install_shortcuts()
 
@@ -171,7 +210,7 @@ class CallPage(QWidget):
         c.cameraToggled.connect(m.set_camera)
         c.handToggled.connect(lambda _on: m.toggle_hand())
         c.reactionChosen.connect(m.send_reaction)
-        c.captionsToggled.connect(self.set_captions_visible)
+        c.captionsToggled.connect(self._captions_toggled)
         c.share_screen.clicked.connect(self._share_clicked)
         c.chatToggled.connect(lambda on: self._show_panel(self.chat, on))
         c.participantsToggled.connect(lambda on: self._show_panel(self.people, on))
@@ -183,7 +222,13 @@ class CallPage(QWidget):
         m.stateChanged.connect(self._state)
         m.reaction.connect(self._reaction)
         m.commandFailed.connect(self._command_failed)
+        m.handChanged.connect(c.hand.set_on)
+        m.waitingChanged.connect(self._waiting)
+        m.mutedBy.connect(self._muted_by)
+        m.recordingChanged.connect(self._recording)
+        m.captionUpdated.connect(self._caption_arrived)
         m.bridge.coreEvent.connect(self._core_event)
+        self.stage.waiting.answered.connect(m.admit)
         self.chat.unreadChanged.connect(c.set_unread)
         c.captions.set_on(self.settings.captions_on)
         self.stage.captions.setVisible(self.settings.captions_on)
@@ -251,12 +296,22 @@ class CallPage(QWidget):
             "microphone": self.tr("The microphone could not be changed. Try again."),
             "camera": self.tr("The camera could not be changed. Try again."),
             "hand": self.tr("Your hand could not be raised or lowered on this server."),
+            "hand_raise": self.tr("Your hand could not be raised. Try again."),
+            "hand_lower": self.tr("Your hand could not be lowered. Try again."),
+            "captions_unavailable": self.tr("Captions are not available on this server."),
+            "captions": self.tr("Captions could not be started. Try again."),
+            "admit": self.tr("Your answer to the guest could not be sent. Try again."),
             "chat": self.tr("Your message could not be sent. Check the connection."),
             "reaction": self.tr("The reaction could not be sent."),
             "screen": self.tr("The screen could not be shared. Try again."),
         }
         if what == "screen":
             self.controls.share_screen.set_on(False)
+        if what in ("captions", "captions_unavailable"):
+            self.set_captions_visible(False)  # nothing will come: do not look as if
+            self.controls.captions.set_on(False)
+        if what == "admit":
+            self.stage.waiting.answer_failed()
         if what in messages:
             self.notice(messages[what])
 
@@ -304,7 +359,59 @@ class CallPage(QWidget):
         menu.popup(button.mapToGlobal(button.rect().topLeft()))
         self._share_menu = menu
 
+    # --- Visio meetings -------------------------------------------------------------------
+
+    def _waiting(self, guests: tuple[WaitingParticipant, ...]) -> None:
+        self.stage.waiting.set_guests(guests)
+        self.stage.place_notices()
+
+    def _muted_by(self, name: str) -> None:
+        if name.strip():
+            text = self.tr("%1 muted your microphone").replace("%1", isolated(name))
+        else:
+            text = self.tr("Your microphone was turned off by a host")
+        self.stage.toast.say(text)
+        self.stage.place_notices()
+
+    def _recording(self, recording: bool, mode: str) -> None:
+        was_shown = not self.stage.recording.isHidden()
+        self.stage.recording.set_recording(recording, mode)
+        if was_shown and not recording:
+            self.stage.toast.say(self.tr("The meeting is no longer recorded"))
+        self.stage.place_notices()
+
+    def _captions_toggled(self, on: bool) -> None:
+        self._captions_on_arrival = False  # the user chose
+        if on and self.model.captions_unavailable:
+            self.controls.captions.set_on(False)
+            self.notice(self.tr("Captions are not available on this server."))
+            return
+        self.set_captions_visible(on)
+        if on:
+            self.model.request_captions()
+
+    def _joined_meeting(self) -> None:
+        if self._joined:
+            return  # a reconnection, not a new meeting
+        self._joined = True
+        visio = self.model.is_visio
+        if visio and self.controls.captions.isChecked() and not self.model.captions_seen:
+            self._captions_on_arrival = True
+            self.controls.captions.set_on(False)
+            self.stage.captions.setVisible(False)
+            self.stage.relayout()
+
+    def _caption_arrived(self, _segment: object) -> None:
+        if self._captions_on_arrival:
+            self._captions_on_arrival = False
+            self.controls.captions.set_on(True)
+            self.stage.captions.setVisible(True)
+            self.stage.relayout()
+
     def _core_event(self, event: object) -> None:
+        if isinstance(event, ev.Connected):
+            self._joined_meeting()
+            return
         if isinstance(event, ScreenShareChanged):
             self.controls.share_screen.set_on(event.sharing)
             if not event.sharing and event.reason == "window_closed":

@@ -150,16 +150,8 @@ class ControlsBar(QWidget):
         layout.addWidget(self.leave)
         layout.addStretch(1)
 
-        self.microphone.toggled.connect(self.microphoneToggled)
-        self.camera.toggled.connect(self.cameraToggled)
-        self.captions.toggled.connect(self.captionsToggled)
-        self.hand.toggled.connect(self.handToggled)
-        self.chat.toggled.connect(self.chatToggled)
-        self.participants.toggled.connect(self.participantsToggled)
-        self.settings.clicked.connect(self.settingsRequested)
-        self.layout_button.toggled.connect(self.speakerViewToggled)
-        self.transcript.toggled.connect(self.transcriptToggled)
-        self.leave.clicked.connect(self.leaveRequested)
+        # A button shows its new state first, then the others hear of it: a reaction
+        # that puts it back (a command that failed at once) is not undone afterwards.
         for button, signal in (
             (self.microphone, self.microphone.toggled),
             (self.camera, self.camera.toggled),
@@ -171,6 +163,16 @@ class ControlsBar(QWidget):
             (self.transcript, self.transcript.toggled),
         ):
             signal.connect(button.set_on)
+        self.microphone.toggled.connect(self.microphoneToggled)
+        self.camera.toggled.connect(self.cameraToggled)
+        self.captions.toggled.connect(self.captionsToggled)
+        self.hand.toggled.connect(self.handToggled)
+        self.chat.toggled.connect(self.chatToggled)
+        self.participants.toggled.connect(self.participantsToggled)
+        self.settings.clicked.connect(self.settingsRequested)
+        self.layout_button.toggled.connect(self.speakerViewToggled)
+        self.transcript.toggled.connect(self.transcriptToggled)
+        self.leave.clicked.connect(self.leaveRequested)
 
     def set_devices(self, devices: LocalDevicesChanged) -> None:
         """The microphone button's menu (its arrow): microphones, then speakers; the

@@ -1,9 +1,14 @@
-"""Home: paste a meeting link, say who you are, or pick a recent meeting."""
+"""Home: paste a meeting link, say who you are, or pick a recent meeting.
+
+The Visio server chosen at the top receives room codes typed alone, and shows who
+we are on it (sign in, sign out).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -18,15 +23,21 @@ from PySide6.QtWidgets import (
 )
 
 from client.livekit import errors
-from client.meeting_link import LinkError, MeetingLink, parse_meeting_link
+from client.meeting_link import LinkError, MeetingLink, parse_join_target
 from client.settings import Settings
 from client.ui.messages import link_error_message
+from client.visio.links import VisioLink, VisioLinkError, server_base
 
 
 class HomePage(QWidget):
-    #: (link, display name): the user asked to join.
+    #: (MeetingLink | VisioLink, display name): the user asked to join.
     joinRequested = Signal(object, str)
     settingsRequested = Signal()
+    #: (Visio server base URL): sign in to it, or out of it.
+    signInRequested = Signal(str)
+    signOutRequested = Signal(str)
+    #: The Visio server shown changed (base URL): who are we there?
+    serverChanged = Signal(str)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,10 +53,29 @@ class HomePage(QWidget):
         title = QLabel(self.tr("Join a meeting"), card)
         title.setObjectName("title")
         layout.addWidget(title)
+        account = QHBoxLayout()
+        self.server = QComboBox(card)
+        self.server.setAccessibleName(self.tr("Visio server"))
+        self.server.setEditable(True)
+        self.server.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.account = QLabel("", card)
+        self.account.setObjectName("subtitle")
+        self.account.setTextFormat(Qt.TextFormat.PlainText)
+        self.account.setAccessibleName(self.tr("Account"))
+        self.sign_in = QPushButton(self.tr("Sign in"), card)
+        self.sign_out = QPushButton(self.tr("Sign out"), card)
+        self.sign_out.hide()
+        account.addWidget(self.server, 1)
+        account.addWidget(self.account)
+        account.addWidget(self.sign_in)
+        account.addWidget(self.sign_out)
+        layout.addLayout(account)
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.link = QLineEdit(card)
-        self.link.setPlaceholderText(self.tr("Meeting link (wss://… with its token)"))
+        self.link.setPlaceholderText(
+            self.tr("Meeting link (https://visio…/abc-defg-hij, or wss://… with its token)")
+        )
         self.link.setAccessibleName(self.tr("Meeting link"))
         self.link.setClearButtonEnabled(True)
         self.token = QLineEdit(card)
@@ -90,7 +120,63 @@ class HomePage(QWidget):
         self.name.returnPressed.connect(self._join)
         self.settings_button.clicked.connect(self.settingsRequested)
         self.recent.itemActivated.connect(self._pick_recent)
+        self.sign_in.clicked.connect(lambda: self._account_action(self.signInRequested))
+        self.sign_out.clicked.connect(lambda: self._account_action(self.signOutRequested))
+        self.server.activated.connect(lambda _index: self._server_picked())
+        editor = self.server.lineEdit()
+        if editor is not None:
+            editor.editingFinished.connect(self._server_picked)
+        self._shown_server = ""
         self.reload_recent()
+        self.reload_servers()
+
+    # --- the Visio server and who we are on it -----------------------------------------------
+
+    def reload_servers(self) -> None:
+        self.server.blockSignals(True)
+        self.server.clear()
+        for base in self.settings.visio_servers:
+            self.server.addItem(base.removeprefix("https://"), base)
+        self.server.setCurrentIndex(0)
+        self.server.blockSignals(False)
+        self._shown_server = self.current_server()
+
+    def current_server(self) -> str:
+        """The chosen Visio server as ``https://host``, or "" if what is typed is not one."""
+        text = self.server.currentText().strip()
+        index = self.server.findText(text)
+        if index >= 0:
+            return str(self.server.itemData(index))
+        try:
+            return server_base(text) if text else ""
+        except (VisioLinkError, errors.ConnectError):
+            return ""
+
+    def _server_picked(self) -> None:
+        base = self.current_server()
+        if base and base != self._shown_server:
+            self._shown_server = base
+            self.show_account(None)
+            self.serverChanged.emit(base)
+
+    def _account_action(self, signal: SignalInstance) -> None:
+        base = self.current_server()
+        if not base:
+            self.show_error(self.tr("Enter the address of a Visio server first."))
+            return
+        signal.emit(base)
+
+    def show_account(self, name: str | None, note: str = "", *, busy: bool = False) -> None:
+        """Who we are on the chosen server (None: not signed in)."""
+        if name:
+            self.account.setText(note or self.tr("Signed in as %1").replace("%1", name))
+        else:
+            self.account.setText(note)
+        self.account.setVisible(bool(self.account.text()))
+        self.sign_in.setVisible(not name)
+        self.sign_out.setVisible(bool(name))
+        self.sign_in.setEnabled(not busy)
+        self.sign_out.setEnabled(not busy)
 
     def reload_recent(self) -> None:
         self.recent.clear()
@@ -108,9 +194,12 @@ class HomePage(QWidget):
     def _pick_recent(self, item: QListWidgetItem) -> None:
         url = item.data(Qt.ItemDataRole.UserRole)
         if isinstance(url, str):
-            # Tokens are never stored: the link needs a fresh one.
             self.link.setText(url)
-            self.token.setFocus()
+            if url.startswith(("ws://", "wss://")):
+                # Tokens are never stored: a LiveKit link needs a fresh one.
+                self.token.setFocus()
+            else:
+                self.join.setFocus()
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
@@ -119,7 +208,9 @@ class HomePage(QWidget):
     def _join(self) -> None:
         name = self.name.text().strip()
         try:
-            link: MeetingLink = parse_meeting_link(self.link.text(), self.token.text())
+            link: MeetingLink | VisioLink = parse_join_target(
+                self.link.text(), self.token.text(), self.current_server()
+            )
         except (LinkError, errors.ConnectError) as exc:
             self.show_error(link_error_message(exc))
             return

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import logging
+from urllib.parse import urlsplit
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import QDialog, QMainWindow, QMessageBox, QStackedWidget
 
 from client import settings as settings_store
 from client.call_session import CallSession, DeviceMediaSources, MediaSources, TestMediaSources
@@ -24,9 +27,14 @@ from client.ui.bridge import CoreBridge
 from client.ui.call_model import CallViewModel
 from client.ui.call_page import CallPage
 from client.ui.home_page import HomePage
-from client.ui.messages import connect_error_message
+from client.ui.messages import connect_error_message, visio_error_message
 from client.ui.prejoin_page import PrejoinPage
 from client.ui.video_frames import VideoConverter
+from client.visio.accounts import SignInChanged, VisioAccounts
+from client.visio.api import LiveKitAccess, VisioApi, VisioError
+from client.visio.joining import JoinRoute, find_route, lobby_key
+from client.visio.links import VisioLink
+from client.visio.lobby import Lobby, LobbyDenied, LobbyTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +49,12 @@ class MainWindow(QMainWindow):
         room_options: RoomOptions | None = None,
         audio: LocalAudio | None = None,
         camera: Camera | None = None,
+        accounts: VisioAccounts | None = None,
     ) -> None:
         super().__init__()
+        #: Visio servers and our sign-ins (used on the core thread).
+        self.accounts = accounts if accounts is not None else VisioAccounts()
+        bridge.observe(self.accounts.events)
         self.audio = audio
         self.camera = camera
         self.bridge = bridge
@@ -60,7 +72,12 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.home)
         self.pages.addWidget(self.prejoin)
         self.home.joinRequested.connect(self.open_prejoin)
+        self.home.signInRequested.connect(self.sign_in)
+        self.home.signOutRequested.connect(self.sign_out)
+        self.home.serverChanged.connect(self._show_account)
         self.prejoin.backRequested.connect(self.show_home)
+        self.prejoin.signInRequested.connect(self._prejoin_sign_in)
+        self.prejoin.cancelRequested.connect(self.cancel_lobby)
         self.prejoin.joinRequested.connect(self._prejoin_join)
         self.prejoin.deviceChosen.connect(self._select_device)
         self.prejoin.cameraSwitched.connect(self._preview_camera)
@@ -72,32 +89,49 @@ class MainWindow(QMainWindow):
         self.model: CallViewModel | None = None
         self.call_page: CallPage | None = None
         self._previews: list[PreviewReader] = []
-        self._link: MeetingLink | None = None
+        self._link: MeetingLink | VisioLink | None = None
+        #: The Visio room looked up for the pre-join (and the name it was asked with).
+        self._route: tuple[JoinRoute, str] | None = None
+        self._lobby: concurrent.futures.Future[LiveKitAccess] | None = None
+        self._sign_in_dialog: QDialog | None = None
         self._quitting = False
         # UI-side coroutines (qasync loop), kept and logged if they fail.
         self._ui_tasks = TaskGroup("window")
         converter.add(self.prejoin.slot)
+        # Once the Qt loop runs (the keychain is read on the core thread).
+        QTimer.singleShot(0, lambda: self._show_account(self.home.current_server()))
 
     # --- navigation --------------------------------------------------------------------
 
     def show_home(self, message: str = "") -> None:
+        self.cancel_lobby()
+        self._route = None
         self._stop_previews()
         self.prejoin.stop()
         self.home.reload_recent()
         self.home.show_error(message)
         self.pages.setCurrentWidget(self.home)
 
-    def open_prejoin(self, link: MeetingLink, name: str) -> None:
+    def open_prejoin(self, link: MeetingLink | VisioLink, name: str) -> None:
         self._link = link
+        self._route = None
         self._remember_name(name)
         self.prejoin.prepare(link, name, camera_on=True, microphone_on=False)
         self.pages.setCurrentWidget(self.prejoin)
         self._start_previews()
+        if isinstance(link, VisioLink):
+            self._ui_tasks.spawn(self._look_up(link, name), "look-up")
 
-    def join_directly(self, link: MeetingLink, name: str) -> None:
+    def join_directly(self, link: MeetingLink | VisioLink, name: str) -> None:
         """Straight into the call (``--no-prejoin``, kiosks)."""
         self._link = link
         self._remember_name(name)
+        if isinstance(link, VisioLink):
+            # The lobby and sign-in need the pre-join's buttons: it is shown, and
+            # joins by itself when the room lets us in.
+            self.open_prejoin(link, name)
+            self._ui_tasks.spawn(self._join_visio(link, name, True, False), "join")
+            return
         self._start_join(link, name, camera_on=True, microphone_on=False)
 
     def _remember_name(self, name: str) -> None:
@@ -106,7 +140,9 @@ class MainWindow(QMainWindow):
             self._save_settings()
 
     def _core_event(self, event: object) -> None:
-        if isinstance(event, LocalDevicesChanged):
+        if isinstance(event, SignInChanged):
+            self._account_changed(event)
+        elif isinstance(event, LocalDevicesChanged):
             self.devices = event
         elif isinstance(event, CamerasChanged):
             self.cameras = event
@@ -206,18 +242,231 @@ class MainWindow(QMainWindow):
         if self._link is None:
             return
         self._remember_name(name)
+        if isinstance(self._link, VisioLink):
+            link = self._link
+            self._ui_tasks.spawn(self._join_visio(link, name, camera_on, microphone_on), "join")
+            return
         # The camera stays open: the call sends what the preview showed, without a gap.
         self._stop_previews(release_camera=False)
         self.prejoin.stop()
         self._start_join(self._link, name, camera_on=camera_on, microphone_on=microphone_on)
 
     def _start_join(
-        self, link: MeetingLink, name: str, *, camera_on: bool, microphone_on: bool
+        self,
+        link: MeetingLink,
+        name: str,
+        *,
+        camera_on: bool,
+        microphone_on: bool,
+        visio: tuple[VisioApi, JoinRoute] | None = None,
     ) -> None:
-        self._ui_tasks.spawn(self._join(link, name, camera_on, microphone_on), "join")
+        self._ui_tasks.spawn(self._join(link, name, camera_on, microphone_on, visio), "join")
+
+    # --- Visio rooms: look-up, lobby, sign-in ------------------------------------------------
+
+    async def _look_up(self, link: VisioLink, name: str) -> JoinRoute | None:
+        """Ask the server about the room; the pre-join says what joining will do.
+        None (and a message) when it cannot be joined."""
+
+        async def find() -> tuple[VisioApi, JoinRoute]:
+            api = await self.accounts.api(link.base_url)
+            return api, await find_route(api, link, name)
+
+        try:
+            _api, route = await self.bridge.run(find())
+        except VisioError as exc:
+            if self._link is link:
+                self.show_home(visio_error_message(exc))
+                self.home.link.setText(link.url)
+            return None
+        if self._link is not link:
+            return None  # the user went elsewhere meanwhile
+        self._route = (route, name)
+        self.prejoin.set_room(route.room.name)
+        if route.session_expired:
+            self.bridge.fire("sign-in check", self.accounts.who(link.base_url))
+        self.prejoin.set_room_state(self._room_state(route))
+        return route
+
+    def _room_state(self, route: JoinRoute) -> str:
+        if route.straight_in:
+            return PrejoinPage.READY
+        if route.session_expired:
+            return PrejoinPage.EXPIRED
+        return PrejoinPage.SIGN_IN if route.sign_in_offered else PrejoinPage.LOBBY
+
+    async def _join_visio(
+        self, link: VisioLink, name: str, camera_on: bool, microphone_on: bool
+    ) -> None:
+        looked_up = self._route
+        route = looked_up[0] if looked_up is not None and looked_up[1] == name else None
+        if route is None:
+            # The token carries the name: a name changed since the look-up asks again.
+            route = await self._look_up(link, name)
+            if route is None:
+                return
+        api = await self.bridge.run(self.accounts.api(link.base_url))
+        access = route.livekit
+        if access is None:
+            access = await self._wait_in_lobby(api, route, name)
+            if access is None:
+                return
+        if self._link is not link:
+            return
+        self.settings.remember_visio_server(link.base_url)
+        # The camera stays open: the call sends what the preview showed, without a gap.
+        self._stop_previews(release_camera=False)
+        self.prejoin.stop()
+        meeting = MeetingLink(access.url, access.token)
+        self._start_join(
+            meeting, name, camera_on=camera_on, microphone_on=microphone_on, visio=(api, route)
+        )
+
+    async def _wait_in_lobby(
+        self, api: VisioApi, route: JoinRoute, name: str
+    ) -> LiveKitAccess | None:
+        before = self._room_state(route)
+        self.prejoin.set_room_state(PrejoinPage.WAITING)
+        lobby = Lobby(api, lobby_key(route), name)
+        future = self.bridge.submit(lobby.wait())
+        self._lobby = future
+        try:
+            return await asyncio.wrap_future(future)
+        except (asyncio.CancelledError, concurrent.futures.CancelledError):
+            if self._link is route.link:
+                self.prejoin.set_room_state(before)
+            return None
+        except (LobbyDenied, LobbyTimedOut, VisioError) as exc:
+            self.prejoin.set_room_state(before, visio_error_message(exc))
+            return None
+        finally:
+            if self._lobby is future:
+                self._lobby = None
+
+    def cancel_lobby(self) -> None:
+        """Stop waiting in the lobby (the server forgets us 3 s later)."""
+        lobby, self._lobby = self._lobby, None
+        if lobby is not None:
+            lobby.cancel()
+
+    @property
+    def in_lobby(self) -> bool:
+        return self._lobby is not None
+
+    def _prejoin_sign_in(self) -> None:
+        if isinstance(self._link, VisioLink):
+            self.sign_in(self._link.base_url)
+
+    def sign_in(self, base_url: str) -> None:
+        """The server's sign-in page in a window of ours; the session it leaves is
+        kept in the keychain."""
+        from client.ui.sign_in_dialog import SignInDialog, web_engine_available
+
+        if not web_engine_available():
+            QMessageBox.warning(
+                self,
+                self.tr("Sign in"),
+                self.tr("Signing in needs the web view component, which is not installed."),
+            )
+            return
+        if self._sign_in_dialog is not None:
+            self._sign_in_dialog.raise_()
+            return
+        dialog = SignInDialog(base_url, self)
+        self._sign_in_dialog = dialog
+        # One users/me check at a time; cookies arriving meanwhile are checked next.
+        pending: list[dict[str, str]] = []
+        checking = [False]
+
+        def cookies_changed(cookies: object) -> None:
+            if not isinstance(cookies, dict):
+                return
+            pending[:] = [dict(cookies)]
+            if not checking[0]:
+                checking[0] = True
+                self._ui_tasks.spawn(check(), "sign-in")
+
+        async def check() -> None:
+            account = None
+            try:
+                while pending and account is None:
+                    cookies = pending.pop()
+                    try:
+                        account = await self.bridge.run(self.accounts.adopt(base_url, cookies))
+                    except VisioError as exc:
+                        dialog.show_problem(visio_error_message(exc))
+            finally:
+                checking[0] = False
+            if account is not None and self._sign_in_dialog is dialog:
+                dialog.succeed()
+                self._signed_in(base_url)
+
+        def closed() -> None:
+            self._sign_in_dialog = None
+            dialog.deleteLater()
+
+        dialog.cookiesChanged.connect(cookies_changed)
+        dialog.finished.connect(lambda _result: closed())
+        dialog.start()
+        dialog.open()
+
+    def _signed_in(self, base_url: str) -> None:
+        link = self._link
+        if (
+            self.pages.currentWidget() is self.prejoin
+            and isinstance(link, VisioLink)
+            and link.base_url == base_url
+            and not self.in_lobby
+        ):
+            # The room may let us in now: ask again, with the sign-in.
+            self._route = None
+            self.prejoin.set_room_state(PrejoinPage.LOOKING_UP)
+            self._ui_tasks.spawn(self._look_up(link, self.prejoin.name.text().strip()), "look-up")
+
+    def sign_out(self, base_url: str) -> None:
+        self.home.show_account(None, busy=True)
+        self.bridge.fire("sign out", self.accounts.sign_out(base_url))
+
+    def _show_account(self, base_url: str) -> None:
+        """Who we are on the server the home page shows, from the keychain."""
+        if not base_url:
+            return
+
+        async def show() -> None:
+            try:
+                name = await self.bridge.run(self.accounts.saved_user(base_url))
+            except Exception:
+                log.exception("cannot read the sign-in")
+                name = None
+            if self.home.current_server() == base_url:
+                self.home.show_account(name)
+
+        self._ui_tasks.spawn(show(), "account")
+
+    def _account_changed(self, event: SignInChanged) -> None:
+        if urlsplit(self.home.current_server()).netloc != event.host:
+            return
+        if event.account is None:
+            note = self.tr("Your sign-in has expired.") if event.expired else ""
+            self.home.show_account(None, note)
+            return
+        name = event.account.display_name
+        note = (
+            ""
+            if event.remembered
+            else self.tr(
+                "Signed in as %1 (until the app closes: this computer has no keychain)"
+            ).replace("%1", name)
+        )
+        self.home.show_account(name, note)
 
     async def _join(
-        self, link: MeetingLink, name: str, camera_on: bool, microphone_on: bool
+        self,
+        link: MeetingLink,
+        name: str,
+        camera_on: bool,
+        microphone_on: bool,
+        visio: tuple[VisioApi, JoinRoute] | None = None,
     ) -> None:
         options = self.room_options or RoomOptions()
         if options.extra_ca_file is None and self.settings.extra_ca_path is not None:
@@ -226,6 +475,9 @@ class MainWindow(QMainWindow):
         async def create() -> CallSession:
             # Built on the core loop, which runs it from now on.
             session = CallSession(options, media=self._media_sources(), audio=self.audio)
+            if visio is not None:
+                api, route = visio
+                session.use_visio(api, route.room)
             self.bridge.observe(session.events)
             return session
 
@@ -259,7 +511,11 @@ class MainWindow(QMainWindow):
             await self._teardown()
             self.show_home(connect_error_message(exc))
             return
-        self.settings.remember_meeting(link.url, self.model.room_name)
+        if visio is not None:
+            route = visio[1]
+            self.settings.remember_meeting(route.link.url, route.room.name)
+        else:
+            self.settings.remember_meeting(link.url, self.model.room_name)
         self._save_settings()
         self.setWindowTitle(self.tr("Visio — %1").replace("%1", self.model.room_name))
 

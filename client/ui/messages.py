@@ -8,6 +8,8 @@ from client.livekit import errors
 from client.local_media import DeviceProblem
 from client.media.camera import CameraProblem
 from client.meeting_link import LinkError
+from client.visio.api import VisioError
+from client.visio.lobby import LobbyDenied, LobbyTimedOut
 
 
 def link_error_message(exc: Exception) -> str:
@@ -192,4 +194,50 @@ def camera_device_problem(problem: CameraProblem) -> DeviceProblem:
 def speaking_while_muted_message() -> str:
     return QCoreApplication.translate(
         "Messages", "You are speaking with your microphone off. Press M to turn it on."
+    )
+
+
+def visio_error_message(exc: BaseException) -> str:
+    """A Visio server's refusal or silence, and what to do about it."""
+    translate = QCoreApplication.translate
+    if isinstance(exc, LobbyDenied):
+        return translate("Messages", "The host did not let you in.")
+    if isinstance(exc, LobbyTimedOut):
+        return translate(
+            "Messages", "Nobody let you in within 10 minutes. Try again, or contact the organiser."
+        )
+    if not isinstance(exc, VisioError):
+        return connect_error_message(exc)
+    if exc.kind == VisioError.CERTIFICATE and isinstance(exc.cause, errors.CertificateError):
+        return certificate_error_message(exc.cause)
+    texts = {
+        VisioError.UNREACHABLE: translate(
+            "Messages",
+            "The Visio server does not answer. Check your network connection; the link is "
+            "kept so you can try again.",
+        ),
+        VisioError.NOT_VISIO: translate(
+            "Messages", "This address is not a Visio server. Check the link you were sent."
+        ),
+        VisioError.UNKNOWN_ROOM: translate(
+            "Messages", "This meeting does not exist on this server. Check the link."
+        ),
+        VisioError.SIGN_IN_REQUIRED: translate(
+            "Messages", "This server needs you to sign in first."
+        ),
+        VisioError.SESSION_EXPIRED: translate(
+            "Messages", "Your sign-in has expired: sign in again."
+        ),
+        VisioError.FORBIDDEN: translate("Messages", "The Visio server refused this request."),
+        VisioError.NOT_FOUND: translate("Messages", "This person is no longer waiting."),
+        VisioError.NOT_CONNECTED: translate(
+            "Messages", "The Visio server does not see you in the meeting yet. Try again."
+        ),
+        VisioError.CAPTIONS_DISABLED: translate(
+            "Messages", "Captions are not available on this server."
+        ),
+    }
+    return texts.get(
+        exc.kind,
+        translate("Messages", "The Visio server had a problem. Try again in a moment."),
     )

@@ -34,6 +34,7 @@ from client.ui.controls_bar import ControlButton
 from client.ui.messages import camera_device_problem, device_problem_message
 from client.ui.video_frames import FrameSlot
 from client.ui.video_tile import VideoTile
+from client.visio.links import VisioLink
 
 
 class PrejoinPage(QWidget):
@@ -44,6 +45,18 @@ class PrejoinPage(QWidget):
     deviceChosen = Signal(str, str)
     #: The camera switch: open the device for the preview, or release it.
     cameraSwitched = Signal(bool)
+    #: The room wants a signed-in user: open the server's sign-in.
+    signInRequested = Signal()
+    #: Stop waiting in the lobby.
+    cancelRequested = Signal()
+
+    #: What the room lets us do (``set_room_state``).
+    LOOKING_UP = "looking_up"
+    READY = "ready"
+    LOBBY = "lobby"
+    SIGN_IN = "sign_in"
+    EXPIRED = "expired"
+    WAITING = "waiting"
 
     def __init__(
         self,
@@ -59,7 +72,8 @@ class PrejoinPage(QWidget):
         self._has_camera: bool | None = None
         self.audio = audio
         self.bridge = bridge
-        self.link: MeetingLink | None = None
+        self.link: MeetingLink | VisioLink | None = None
+        self.room_state = self.READY
         self.slot = FrameSlot()
         self.meter = LevelMeter()
         self.view = ParticipantView("me", "", is_local=True, camera_on=True)
@@ -139,6 +153,14 @@ class PrejoinPage(QWidget):
         self.device_notice.setTextFormat(Qt.TextFormat.PlainText)
         self.device_notice.hide()
         layout.addWidget(self.device_notice)
+        # What the room asks of us: the lobby, signing in; and the lobby's answers.
+        self.room_notice = QLabel("", card)
+        self.room_notice.setObjectName("notice")
+        self.room_notice.setWordWrap(True)
+        self.room_notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.room_notice.setAccessibleName(self.tr("Meeting access"))
+        self.room_notice.hide()
+        layout.addWidget(self.room_notice)
         toggles = QHBoxLayout()
         self.microphone = ControlButton(self.tr("Microphone"), "mic", "mic-off", "M", card)
         self.camera = ControlButton(self.tr("Camera"), "camera", "camera-off", "V", card)
@@ -156,22 +178,35 @@ class PrejoinPage(QWidget):
         self.join = QPushButton(self.tr("Join now"), card)
         self.join.setObjectName("primary")
         self.join.setDefault(True)
+        self.sign_in = QPushButton(self.tr("Sign in"), card)
+        self.sign_in.hide()
+        self.cancel = QPushButton(self.tr("Cancel"), card)
+        self.cancel.hide()
         buttons.addWidget(self.back)
         buttons.addStretch(1)
+        buttons.addWidget(self.sign_in)
+        buttons.addWidget(self.cancel)
         buttons.addWidget(self.join)
         layout.addLayout(buttons)
         layout.addStretch(1)
         outer.addWidget(card, 2)
         self.join.clicked.connect(self._join)
         self.back.clicked.connect(self.backRequested)
+        self.sign_in.clicked.connect(self.signInRequested)
+        self.cancel.clicked.connect(self.cancelRequested)
         self.name.textChanged.connect(self._name_changed)
         self._meter_timer = QTimer(self)
         self._meter_timer.setInterval(50)
         self._meter_timer.timeout.connect(self._show_level)
 
-    def prepare(self, link: MeetingLink, name: str, camera_on: bool, microphone_on: bool) -> None:
+    def prepare(
+        self, link: MeetingLink | VisioLink, name: str, camera_on: bool, microphone_on: bool
+    ) -> None:
         self.link = link
-        self.server.setText(self.tr("Meeting on %1").replace("%1", link.server))
+        server = link.server if isinstance(link, MeetingLink) else link.host
+        self.title.setText(self.tr("Ready to join?"))
+        self.server.setText(self.tr("Meeting on %1").replace("%1", server))
+        self.set_room_state(self.LOOKING_UP if isinstance(link, VisioLink) else self.READY)
         self.name.setText(name)
         self.camera.set_on(camera_on and self._has_camera is not False)
         self.microphone.set_on(microphone_on)
@@ -180,6 +215,43 @@ class PrejoinPage(QWidget):
 
     def stop(self) -> None:
         self._meter_timer.stop()
+
+    def set_room(self, name: str) -> None:
+        """The meeting's name, once the server told it."""
+        if name:
+            self.title.setText(name)
+
+    def set_room_state(self, state: str, message: str = "") -> None:
+        """What joining will do: straight in, ask in the lobby, sign in first, or
+        wait (in the lobby now).  ``message`` replaces the state's own notice."""
+        self.room_state = state
+        notices = {
+            self.LOOKING_UP: "",
+            self.READY: "",
+            self.LOBBY: self.tr("A host will let you in: you will wait until then."),
+            self.SIGN_IN: self.tr(
+                "This meeting is for signed-in users. Sign in, or ask a host to let you in."
+            ),
+            self.EXPIRED: self.tr(
+                "Your sign-in has expired. Sign in again, or ask a host to let you in."
+            ),
+            self.WAITING: self.tr("Waiting for the host to let you in…"),
+        }
+        text = message or notices.get(state, "")
+        self.room_notice.setText(text)
+        self.room_notice.setVisible(bool(text))
+        waiting = state == self.WAITING
+        self.join.setText(
+            self.tr("Ask to join")
+            if state in (self.LOBBY, self.SIGN_IN, self.EXPIRED)
+            else self.tr("Join now")
+        )
+        self.join.setVisible(not waiting)
+        self.join.setEnabled(state != self.LOOKING_UP)
+        self.cancel.setVisible(waiting)
+        self.sign_in.setVisible(state in (self.SIGN_IN, self.EXPIRED))
+        self.back.setEnabled(not waiting)
+        self.name.setEnabled(not waiting)
 
     def _name_changed(self, name: str) -> None:
         self.view.name = name.strip() or "?"

@@ -317,8 +317,9 @@ class VisioApi:
             headers["Authorization"] = f"Bearer {bearer}"
         elif self.sign_in is not None:
             cookies[self.sign_in.cookie_name] = self.sign_in.cookie_value
-        if self._csrf:
-            cookies[CSRF_COOKIE] = self._csrf
+        csrf = self._csrf_token()
+        if csrf:
+            cookies[CSRF_COOKIE] = csrf
         if self._lobby_id:
             cookies[LOBBY_COOKIE] = self._lobby_id
         if cookies:
@@ -328,9 +329,14 @@ class VisioApi:
             # ours is the server's own origin, as the web app's is.
             headers["Origin"] = self.origin
             headers["Referer"] = f"{self.origin}/"
-            if self._csrf and bearer is None and self.sign_in is not None:
-                headers["X-CSRFToken"] = self._csrf
+            if csrf and bearer is None and self.sign_in is not None:
+                headers["X-CSRFToken"] = csrf
         return headers
+
+    def _csrf_token(self) -> str:
+        if self.sign_in is not None and self.sign_in.csrf_token:
+            return self.sign_in.csrf_token
+        return self._csrf
 
     def _take_cookies(self, response: aiohttp.ClientResponse) -> None:
         cookies = parse_cookies(response.headers.getall("Set-Cookie", []))

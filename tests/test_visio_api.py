@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 import uuid
@@ -19,6 +20,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
+from keyring.backends import fail
+from livekit import api as lk_api
 
 from client.call_session import CallSession, TestMediaSources
 from client.captions import CaptionUpdated
@@ -29,7 +32,7 @@ from client.visio.api import VisioApi, VisioError
 from client.visio.joining import find_route, lobby_key
 from client.visio.links import VisioLink
 from client.visio.lobby import Lobby, LobbyDenied, LobbyWaiting
-from client.visio.meeting import MutedBy, ParticipantsWaiting, token_claims
+from client.visio.meeting import MutedBy, ParticipantsWaiting, RecordingChanged, token_claims
 from client.visio.sign_in_store import SignInStore
 from devtools.caption_agent import CaptionAgentProcess
 from devtools.sandbox.livekit_server import LiveKitServer
@@ -394,12 +397,64 @@ async def test_hand_captions_and_muted_notice_through_the_api(
         assert muted, "no muted-by notice"
         assert muted[0].name == "Agnès"
         assert visio.info.id == route.room.id
+        # A recording starts: the backend writes it in the room's metadata.
+        recordings: list[RecordingChanged] = []
+        session.events.on(RecordingChanged, recordings.append)
+        async with api_client(livekit_server) as server_api:
+            await server_api.room.update_room_metadata(
+                lk_api.UpdateRoomMetadataRequest(
+                    room=session.room.name,
+                    metadata=json.dumps(
+                        {"recording_status": "started", "recording_mode": "screen_recording"}
+                    ),
+                )
+            )
+        await wait_for(lambda: bool(recordings), 10, "the recording notice")
+        assert recordings[-1].recording and visio.recording
     finally:
         await session.leave()
         if peer is not None:
             await peer.close()
         await api.close()
         await peer_api.close()
+
+
+@contextlib.asynccontextmanager
+async def api_client(livekit_server: LiveKitServer) -> AsyncIterator[lk_api.LiveKitAPI]:
+    client = lk_api.LiveKitAPI(
+        livekit_server.http_url, livekit_server.api_key, livekit_server.api_secret
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_without_a_keychain_the_sign_in_lasts_this_run_only(
+    standin: VisioStandIn,
+) -> None:
+    standin.add_room("ijk-lmno-pqr", access_level="trusted")
+    accounts = VisioAccounts(SignInStore(backend=fail.Keyring()))
+    changes: list[SignInChanged] = []
+    accounts.events.on(SignInChanged, changes.append)
+    try:
+        cookies = await login_cookies(standin.base_url, "marie@example.gouv.fr", PASSWORD)
+        account = await accounts.adopt(standin.base_url, cookies)
+        assert account is not None
+        assert changes[-1].account == account and not changes[-1].remembered
+        # Signed in for this run: the trusted room lets us in.
+        route = await find_route(
+            await accounts.api(standin.base_url), room_link(standin, "ijk-lmno-pqr"), "Marie"
+        )
+        assert route.straight_in
+    finally:
+        await accounts.close()
+    # The next run starts signed out: nothing was written anywhere.
+    again = VisioAccounts(SignInStore(backend=fail.Keyring()))
+    try:
+        assert await again.saved_user(standin.base_url) is None
+    finally:
+        await again.close()
 
 
 async def test_captions_disabled_and_hosts_learn_of_waiting_guests_in_the_call(

@@ -300,7 +300,11 @@ async def test_sign_in_is_kept_across_launches_and_sign_out_forgets_it(
         await wait_for(lambda: prejoin.room_state == PrejoinPage.READY, 10, "straight in")
         prejoin.back.click()
         home.sign_out.click()
-        await wait_for(lambda: home.sign_in.isVisible(), 10, "signed out")
+        # Done when the core says so (the button is enabled again): the keychain
+        # entry is gone by then.
+        await wait_for(
+            lambda: home.sign_in.isVisible() and home.sign_in.isEnabled(), 10, "signed out"
+        )
 
     run_app(relaunch)
     assert keychain_entries(secret_service) == []

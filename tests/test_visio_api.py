@@ -485,7 +485,7 @@ async def test_captions_disabled_and_hosts_learn_of_waiting_guests_in_the_call(
             waiting = asyncio.ensure_future(lobby.wait())
             await wait_for(
                 lambda: bool(seen) and bool(seen[-1].participants),
-                10,
+                20,
                 "the waiting guest at the host",
             )
             (entry,) = seen[-1].participants
@@ -493,6 +493,25 @@ async def test_captions_disabled_and_hosts_learn_of_waiting_guests_in_the_call(
             await session.admit(entry.id, allow=True)
             await asyncio.wait_for(waiting, 5)
             await wait_for(lambda: not seen[-1].participants, 10, "the list emptied")
+            # Someone knocks later in the meeting: the server's notice brings them
+            # (a notice sent while our data channel was opening, at the join, is
+            # covered by the list read at the join and a slow safety poll).
+            notices = visio.notices_acted_on
+            late = VisioApi(server.base_url)
+            late_lobby = Lobby(late, room.id, "Retardataire")
+            late_wait = asyncio.ensure_future(late_lobby.wait())
+            try:
+                await wait_for(
+                    lambda: bool(seen[-1].participants), 10, "the late guest at the host"
+                )
+                assert visio.notices_acted_on > notices
+                (late_entry,) = seen[-1].participants
+                await session.admit(late_entry.id, allow=False)
+                with pytest.raises(LobbyDenied):
+                    await asyncio.wait_for(late_wait, 5)
+            finally:
+                late_wait.cancel()
+                await late.close()
         finally:
             await session.leave()
             await guest.close()

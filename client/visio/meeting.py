@@ -35,6 +35,10 @@ MUTED_TYPE = "participantMuted"
 HOST_ROLES = frozenset({"owner", "administrator"})
 #: While someone waits, the list is read again this often (guests who leave vanish).
 WAITING_REFRESH_S = 3.0
+#: A host also reads it this often when nobody is known to wait: a notice sent while
+#: our data channel was still opening (just after joining, after a reconnection) is
+#: lost for us, and the guest would wait for nothing.
+HOST_SAFETY_POLL_S = 15.0
 #: Recording states of the room metadata that mean "being recorded now".
 RECORDING_ACTIVE = frozenset({"started", "starting", "active", "recording"})
 
@@ -112,6 +116,9 @@ class VisioMeeting:
         self._captions_started = False
         self._captions_lock = asyncio.Lock()
         self._refresher: asyncio.Task[None] | None = None
+        self._safety: asyncio.Task[None] | None = None
+        #: Waiting lists read because the server said someone waits (``participantWaiting``).
+        self.notices_acted_on = 0
         self._offs = [
             room.events.on(ev.DataReceived, self._on_data),
             room.events.on(ev.RoomMetadataChanged, self._on_metadata),
@@ -122,9 +129,10 @@ class VisioMeeting:
         for off in self._offs:
             off()
         self._offs = []
-        if self._refresher is not None:
-            self._refresher.cancel()
-            self._refresher = None
+        for task in (self._refresher, self._safety):
+            if task is not None:
+                task.cancel()
+        self._refresher = self._safety = None
 
     @property
     def room_id(self) -> str:
@@ -177,6 +185,12 @@ class VisioMeeting:
         if waiting and (self._refresher is None or self._refresher.done()):
             self._refresher = spawn(self._keep_refreshing(), "visio-waiting")
 
+    async def _safety_poll(self) -> None:
+        while True:
+            await asyncio.sleep(HOST_SAFETY_POLL_S)
+            if not self.waiting:
+                await self.refresh_waiting()
+
     async def _keep_refreshing(self) -> None:
         while self.waiting:
             await asyncio.sleep(WAITING_REFRESH_S)
@@ -189,6 +203,8 @@ class VisioMeeting:
         if self.is_host:
             # Guests may have been waiting before we arrived.
             spawn(self.refresh_waiting(), "visio-waiting")
+            if self._safety is None and self.info.id is not None:
+                self._safety = spawn(self._safety_poll(), "visio-waiting-safety")
 
     def _on_data(self, event: ev.DataReceived) -> None:
         if event.topic:
@@ -196,6 +212,7 @@ class VisioMeeting:
         body = decode_json(event.payload)
         kind = body.get("type") if body is not None else None
         if kind == WAITING_TYPE and self.is_host:
+            self.notices_acted_on += 1
             spawn(self.refresh_waiting(), "visio-waiting")
         elif kind == MUTED_TYPE and event.participant is not None:
             participant = event.participant

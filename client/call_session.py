@@ -10,6 +10,7 @@ talking while muted can be noticed).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from collections.abc import Callable
@@ -131,6 +132,7 @@ class CallSession:
         self._share: ScreenShare | None = None
         #: The Visio side of the meeting, when it is a Visio room.
         self.visio: VisioMeeting | None = None
+        self._microphone_lock = asyncio.Lock()
 
     def use_visio(self, api: VisioApi, info: RoomInfo) -> VisioMeeting:
         """This call is a Visio meeting: hands, captions and the lobby go through
@@ -197,11 +199,27 @@ class CallSession:
         self.events.emit(LocalMediaChanged(self.camera_on, self.microphone_on))
 
     async def set_microphone_on(self, on: bool) -> None:
+        # In the order asked: a quick off-and-on must end on, whatever the signalling
+        # round trips in between.
+        async with self._microphone_lock:
+            await self._apply_microphone(on)
+
+    async def _apply_microphone(self, on: bool) -> None:
         if self.audio is not None:
             self.audio.set_muted(not on)
         if self.microphone is not None:
             await self.room.set_muted(self.microphone, not on)
         self._media_changed()
+
+    async def follow_microphone_mute(self, sid: str) -> None:
+        """Our microphone's track was muted from outside (a host, the server): take it
+        as turned off, capture chain included, once the commands asked before have
+        run (so a quick off-and-on of our own leaves it on)."""
+        async with self._microphone_lock:
+            microphone = self.microphone
+            if microphone is None or microphone.sid != sid:
+                return
+            await self._apply_microphone(not microphone.muted)
 
     async def set_camera_on(self, on: bool) -> None:
         if on:

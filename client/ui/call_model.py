@@ -410,7 +410,7 @@ class CallViewModel(QObject):
         if view.is_local:
             if muted and self.microphone_on:
                 # Not our doing (we think it is on): the server muted us, a host did.
-                self.bridge.fire("microphone", self._follow_muted_microphone(sid))
+                self.bridge.fire("microphone", self.session.follow_microphone_mute(sid))
             return
         if sid == view.camera_sid:
             view.camera_on = not muted
@@ -420,18 +420,6 @@ class CallViewModel(QObject):
             if publication is not None and publication.source == TrackSource.MICROPHONE:
                 view.microphone_muted = muted
         self.participantChanged.emit(participant.identity)
-
-    async def _follow_muted_microphone(self, sid: str) -> None:
-        """On the core thread: when our microphone's track was muted from outside,
-        the session takes it as turned off (the capture chain too, so that talking
-        while muted is noticed) and reports it like any change (``LocalMediaChanged``).
-        Run after the commands sent before it, it sees their effect: a quick
-        off-and-on of our own leaves the microphone on."""
-        session = self.session
-        microphone = session.microphone
-        if microphone is None or microphone.sid != sid:
-            return
-        await session.set_microphone_on(not microphone.muted)
 
     def _expire_speakers(self) -> None:
         now = time.monotonic()

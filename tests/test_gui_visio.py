@@ -132,6 +132,28 @@ async def test_link_lobby_admitted_then_in_the_call(
     run_app(scenario)
 
 
+async def test_an_unknown_room_is_said_plainly_and_the_link_kept(
+    standin: VisioStandIn, config_dir: Path
+) -> None:
+    async def scenario(app: Application) -> None:
+        window = app.window
+        window.show()
+        window.show_home()
+        link = f"{standin.base_url}/zzz-zzzz-zzz"
+        ask_to_join(app, link)
+        home = window.home
+        await wait_for(
+            lambda: window.pages.currentWidget() is home and not home.error.isHidden(),
+            10,
+            "back home with a message",
+        )
+        assert "does not exist" in home.error.text()
+        assert home.link.text() == link
+        assert window.call_page is None
+
+    run_app(scenario)
+
+
 async def test_denied_then_cancelled(
     standin: VisioStandIn, config_dir: Path, peers: PeerLoop
 ) -> None:

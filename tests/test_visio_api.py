@@ -31,7 +31,7 @@ from client.visio.accounts import SignInChanged, VisioAccounts
 from client.visio.api import VisioApi, VisioError
 from client.visio.joining import find_route, lobby_key
 from client.visio.links import VisioLink
-from client.visio.lobby import Lobby, LobbyDenied, LobbyWaiting
+from client.visio.lobby import Lobby, LobbyDenied, LobbyTimedOut, LobbyWaiting
 from client.visio.meeting import MutedBy, ParticipantsWaiting, RecordingChanged, token_claims
 from client.visio.sign_in_store import SignInStore
 from devtools.caption_agent import CaptionAgentProcess
@@ -203,6 +203,18 @@ async def test_lobby_one_guest_across_polls_then_admitted_by_a_host(
     finally:
         if watcher is not None:
             await watcher.close()
+        await guest.close()
+
+
+async def test_a_lobby_nobody_answers_gives_up(standin: VisioStandIn) -> None:
+    room = standin.add_room("jkl-mnop-qrs", access_level="restricted", owners=("sub-marie",))
+    guest = VisioApi(standin.base_url)
+    try:
+        lobby = Lobby(guest, room.id, "Patient", give_up_after_s=2.5)
+        with pytest.raises(LobbyTimedOut):
+            await asyncio.wait_for(lobby.wait(), 10)
+        assert lobby.polls >= 3  # every second until then
+    finally:
         await guest.close()
 
 
@@ -385,6 +397,15 @@ async def test_hand_captions_and_muted_notice_through_the_api(
         assert "T" in peer_sees_hand()  # an ISO time: the web app's queue order
         await session.set_hand_raised(False)
         await wait_for(lambda: not peer_sees_hand(), 10, "the lowered hand at the peer")
+        # Renaming goes through the API too (the token forbids changing our own name).
+        await visio.rename("Nous, salle 204")
+
+        def peer_sees_name() -> str:
+            assert peer is not None
+            participant = peer.room.remote_participants.get(ours)
+            return participant.name if participant else ""
+
+        await wait_for(lambda: peer_sees_name() == "Nous, salle 204", 10, "the new name")
         # The web app tells the person it muted, by a packet to them alone (sent
         # again until the peer's fresh data path is up).
         for _ in range(20):

@@ -109,6 +109,10 @@ class MainWindow(QMainWindow):
         self._stop_previews()
         self.prejoin.stop()
         self.home.reload_recent()
+        shown = self.home.current_server()
+        self.home.reload_servers()
+        if self.home.current_server() != shown:
+            self._show_account(self.home.current_server())
         self.home.show_error(message)
         self.pages.setCurrentWidget(self.home)
 

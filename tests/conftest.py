@@ -57,7 +57,19 @@ def _start_display() -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _xvfb is not None:
+        # Qt first: a QApplication (its web engine especially) that outlives its X
+        # server ends the process with an I/O error, and the run with exit code 1.
+        _shut_qt_down()
         _xvfb.close()
+
+
+def _shut_qt_down() -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.processEvents()
+        app.shutdown()
 
 
 @pytest.hookimpl(tryfirst=True)

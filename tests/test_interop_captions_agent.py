@@ -20,6 +20,7 @@ from client.livekit import events as ev
 from devtools.caption_agent import CaptionAgentProcess
 from devtools.sandbox.livekit_server import LiveKitServer
 from devtools.waiting import wait_for
+from tests.caption_agents import running_caption_agent
 from tests.conftest import TokenFactory
 from tests.our_client import OurClient
 
@@ -34,22 +35,12 @@ SENTENCES = (
 async def caption_agent(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> AsyncIterator[CaptionAgentProcess]:
-    agent = CaptionAgentProcess(
-        livekit_server.ws_url,
-        livekit_server.api_key,
-        livekit_server.api_secret,
-        log_path=tmp_path / "caption-agent.log",
-        # Its own name: the worker only ever joins the room this test dispatches it to.
-        agent_name=f"visio-caption-agent-{uuid.uuid4().hex[:8]}",
-        sentences=SENTENCES,
-    )
-    try:
-        await agent.start()
+    # Its own name: the worker only ever joins the room this test dispatches it to.
+    name = f"visio-caption-agent-{uuid.uuid4().hex[:8]}"
+    async with running_caption_agent(
+        livekit_server, tmp_path / "caption-agent.log", name, SENTENCES
+    ) as agent:
         yield agent
-    finally:
-        await asyncio.to_thread(agent.stop)
-        # Shown only when the test fails: what the worker did.
-        print(f"--- caption agent log ({agent.log_path}) ---\n{agent.log_tail()}")
 
 
 async def test_real_agent_captions_each_sentence_once(

@@ -39,6 +39,7 @@ from devtools.sandbox.livekit_server import LiveKitServer
 from devtools.secret_service import SecretServiceSession
 from devtools.visio_standin import VisioStandIn
 from devtools.waiting import wait_for
+from tests.caption_agents import running_caption_agent
 from tests.sdk_peer import SdkPeer
 
 pytestmark = pytest.mark.visio
@@ -339,20 +340,11 @@ class SpeakingSources(TestMediaSources):
 async def caption_agent(
     livekit_server: LiveKitServer, standin: VisioStandIn, tmp_path: Path
 ) -> AsyncIterator[CaptionAgentProcess]:
-    agent = CaptionAgentProcess(
-        livekit_server.ws_url,
-        livekit_server.api_key,
-        livekit_server.api_secret,
-        log_path=tmp_path / "caption-agent.log",
-        agent_name=standin.api.settings.caption_agent_name,
-        sentences=SENTENCES,
-    )
-    try:
-        await agent.start()
+    name = standin.api.settings.caption_agent_name
+    async with running_caption_agent(
+        livekit_server, tmp_path / "caption-agent.log", name, SENTENCES
+    ) as agent:
         yield agent
-    finally:
-        await asyncio.to_thread(agent.stop)
-        print(f"--- caption agent log ---\n{agent.log_tail()}")
 
 
 async def test_hand_captions_and_muted_notice_through_the_api(

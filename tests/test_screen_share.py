@@ -1,7 +1,8 @@
 """Screen sharing on the session's Xvfb: what can be shared, and an official-SDK peer
 seeing what is on the virtual screen (a whole screen, then one window until it
 closes).  The window is a real X client: a small Qt program in its own process,
-painted red on its left half and blue on its right."""
+painted red on its left half and blue on its right (or a page of small text, for
+how sharp a share arrives)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,24 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import av
 import numpy as np
 import pytest
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.mediastreams import MediaStreamTrack
 from livekit import rtc
 
-from client.livekit.participant import TrackSource
+from client.livekit import screen_encoding
+from client.livekit.participant import LocalTrackPublication, TrackSource
+from client.livekit.screen_encoding import ScreenContentEncoder, ScreenEncoding, share_bitrate
+from client.media.camera import LatestFrameTrack
+from client.media.frame_stamp import luma_of_i420
 from client.media.screen_capture import (
+    MAX_FPS,
     ScreenShare,
     ScreenShareEnded,
     ScreenShareError,
+    ScreenShareTrack,
     ShareTarget,
     check_available,
     display_server,
@@ -64,17 +74,65 @@ app.exec()
 """
 
 
+#: A page of 11-pixel text, black on white, its first lines rewritten ten times a
+#: second (a shared document someone types in, a log that scrolls).
+_TEXT_PROGRAM = r"""
+import random, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QApplication, QWidget
+
+x, y, width, height = map(int, sys.argv[1:5])
+title = sys.argv[5]
+words = "meeting share legible screen text quick brown fox jumps lazy dog 0123456789".split()
+rng = random.Random(7)
+lines = [" ".join(rng.choice(words) for _ in range(40)) for _ in range(80)]
+
+class Page(QWidget):
+    typed = 0
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(255, 255, 255))
+        font = QFont("DejaVu Sans")
+        font.setPixelSize(11)
+        painter.setFont(font)
+        painter.setPen(QColor(0, 0, 0))
+        for row in range(2):
+            painter.drawText(8, 14 + row * 14, lines[(self.typed + row) % len(lines)])
+        for row, line in enumerate(lines):
+            painter.drawText(8, 50 + row * 14, line)
+
+    def type_one(self):
+        self.typed += 1
+        self.update(0, 0, self.width(), 34)
+
+app = QApplication([])
+window = Page()
+window.setWindowTitle(title)
+window.setGeometry(x, y, width, height)
+window.show()
+timer = QTimer()
+timer.timeout.connect(window.type_one)
+timer.start(100)
+app.processEvents()
+print(int(window.winId()), flush=True)
+app.exec()
+"""
+
+
 @contextlib.contextmanager
 def x_window(
-    x: int, y: int, width: int, height: int
+    x: int, y: int, width: int, height: int, program: str = _WINDOW_PROGRAM
 ) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """A red|blue window on the test display; yields its process and X window id."""
+    """A window on the test display (red|blue unless told); yields its process and
+    X window id."""
     assert os.environ.get("DISPLAY"), "the session's Xvfb is not running"
     process = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            _WINDOW_PROGRAM,
+            program,
             str(x),
             str(y),
             str(width),
@@ -219,6 +277,8 @@ async def test_peer_sees_the_shared_window_until_it_closes(
         share.events.on(ScreenShareEnded, ended.append)
         await share.start()
         assert share.size == (640, 400)
+        # Encoded for its own size: a small window gets a small window's bitrate.
+        assert share.track.encoding == ScreenEncoding(640, 400, 10, share_bitrate(640, 400, 10))
         publication = await ours.room.publish_track(
             share.track, TrackSource.SCREEN_SHARE, width=640, height=400
         )
@@ -271,3 +331,172 @@ async def test_the_user_stops_sharing() -> None:
     assert [e.reason for e in ended] == ["stopped"]
     assert share.track.readyState == "ended"
     assert not any(t.name.startswith("screen-capture") for t in threading.enumerate())
+
+
+# --- how sharp a shared screen arrives ---------------------------------------------------
+
+
+class SourceMirror(MediaStreamTrack):
+    """Passes a share's frames on and hands each to ``copy`` too (a second publication
+    of the same pictures), keeping the last one seen."""
+
+    kind = "video"
+
+    def __init__(self, source: ScreenShareTrack) -> None:
+        super().__init__()
+        self.source = source
+        #: What makes the publication a screen share's (see PublishedTrack).
+        self.encoding = source.encoding
+        self.copy = LatestFrameTrack()
+        self.last: av.VideoFrame | None = None
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self.source.recv()
+        # A copy: an encoder rebases its frame's timestamps in place, and the two
+        # publications' encoders run at the same time.
+        copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name)
+        copy.pts, copy.time_base = frame.pts, frame.time_base
+        self.copy.push(copy)
+        self.last = frame
+        return frame
+
+    def last_luma(self) -> np.ndarray:
+        assert self.last is not None
+        return self.last.to_ndarray()[: self.last.height]  # yuv420p: the luma rows first
+
+    def stop(self) -> None:
+        super().stop()
+        self.copy.stop()
+
+
+def psnr(received: np.ndarray, source: np.ndarray) -> float:
+    error = float(np.mean((received.astype(np.float64) - source.astype(np.float64)) ** 2))
+    return 10 * float(np.log10(255**2 / max(error, 1e-9)))
+
+
+def ink_kept(received: np.ndarray, source: np.ndarray) -> float:
+    """How much of the text survives: the F1 score of the dark (ink) pixels of the
+    received picture against the source's, both cut at mid-grey."""
+    ink, expected = received < 128, source < 128
+    both = float(np.count_nonzero(ink & expected))
+    return 2 * both / max(1.0, float(np.count_nonzero(ink) + np.count_nonzero(expected)))
+
+
+async def received_luma(peer: SdkPeer, sid: str, frames: int = 3) -> np.ndarray:
+    track = None
+    for participant in peer.room.remote_participants.values():
+        publication = participant.track_publications.get(sid)
+        if publication is not None:
+            track = publication.track
+    assert track is not None
+    stream = rtc.VideoStream(track, format=rtc.VideoBufferType.I420)
+    try:
+        for _ in range(frames):
+            event = await asyncio.wait_for(anext(stream), 10)
+        frame = event.frame
+        return luma_of_i420(frame.data, frame.width, frame.height).copy()
+    finally:
+        await stream.aclose()
+
+
+async def bytes_sent(publication: LocalTrackPublication) -> int:
+    assert publication.transceiver is not None
+    report = await publication.transceiver.sender.getStats()
+    return sum(
+        int(getattr(stats, "bytesSent", 0))
+        for stats in report.values()
+        if stats.type == "outbound-rtp"
+    )
+
+
+async def test_a_shared_screen_of_small_text_stays_legible(
+    ours_and_sdk: tuple[OurClient, SdkPeer],
+) -> None:
+    """The same 1080p screen of small text, published twice in one call: as a screen
+    share, and with a camera's encoding; the share arrives at its full size, at most
+    15 fps, within a screen's bitrate, and clearly sharper."""
+    ours, peer = ours_and_sdk
+    # The page, placed on the virtual screen: its static text (not the typed line).
+    x, y, width, height = 100, 60, 1700, 960
+    text = (slice(y + 40, y + height - 20), slice(x + 4, x + width - 100))
+    with x_window(x, y, width, height, _TEXT_PROGRAM) as (_process, window_id):
+        await shown(window_id)
+        screen = next(t for t in list_targets() if t.kind == "screen")
+        share = ScreenShare(screen, fps=30)  # asks for more than a share is given
+        assert share.fps == MAX_FPS == 15
+        assert share.size == (1920, 1080)
+        await share.start()
+        mirror = SourceMirror(share.track)
+        try:
+            # Published as the call publishes a share (CallSession.start_screen_share).
+            width, height = share.size
+            shared = await ours.room.publish_track(
+                mirror, TrackSource.SCREEN_SHARE, width=width, height=height
+            )
+            as_camera = await ours.room.publish_track(
+                mirror.copy, TrackSource.CAMERA, width=width, height=height
+            )
+            await wait_for(
+                lambda: (
+                    peer.video.get(shared.sid) is not None
+                    and peer.video[shared.sid].frames > 0
+                    and peer.video.get(as_camera.sid) is not None
+                    and peer.video[as_camera.sid].frames > 0
+                ),
+                15,
+                "both publications received",
+            )
+            # What the server was told, as the other side sees it.
+            remote = peer.room.remote_participants["ours"].track_publications[shared.sid]
+            assert remote.source == rtc.TrackSource.SOURCE_SCREENSHARE
+            assert (remote.width, remote.height) == (1920, 1080)
+            await asyncio.sleep(2)  # past the first keyframes and the start of rate control
+            frames_before = peer.video[shared.sid].frames
+            camera_frames_before = peer.video[as_camera.sid].frames
+            captured_before = share.frames
+            sent_before = {p.sid: await bytes_sent(p) for p in (shared, as_camera)}
+            started = asyncio.get_running_loop().time()
+            await asyncio.sleep(6)
+            elapsed = asyncio.get_running_loop().time() - started
+            fps = (peer.video[shared.sid].frames - frames_before) / elapsed
+            camera_fps = (peer.video[as_camera.sid].frames - camera_frames_before) / elapsed
+            captured_fps = (share.frames - captured_before) / elapsed
+            kbps = {
+                p.sid: (await bytes_sent(p) - sent_before[p.sid]) * 8 / elapsed / 1000
+                for p in (shared, as_camera)
+            }
+            shared_luma = await received_luma(peer, shared.sid)
+            camera_luma = await received_luma(peer, as_camera.sid)
+            source = mirror.last_luma()
+            assert shared.transceiver is not None and as_camera.transceiver is not None
+            encoder = screen_encoding.encoder_of(shared.transceiver.sender)
+            camera_encoder = screen_encoding.encoder_of(as_camera.transceiver.sender)
+        finally:
+            await share.stop()
+    assert isinstance(encoder, ScreenContentEncoder), encoder
+    assert type(camera_encoder) is Vp8Encoder, camera_encoder
+    assert shared_luma.shape == camera_luma.shape == (1080, 1920)
+    sharp = psnr(shared_luma[text], source[text])
+    blurred = psnr(camera_luma[text], source[text])
+    ink = ink_kept(shared_luma[text], source[text]), ink_kept(camera_luma[text], source[text])
+    encode_ms = encoder.encode_seconds / max(1, encoder.frames_encoded) * 1000
+    figures = (
+        f"share: {fps:.1f} fps, {kbps[shared.sid]:.0f} kb/s, PSNR {sharp:.1f} dB, "
+        f"ink {ink[0]:.3f}; camera encoding: {kbps[as_camera.sid]:.0f} kb/s, "
+        f"PSNR {blurred:.1f} dB, ink {ink[1]:.3f}; encoder {encoder.frames_encoded} encoded, "
+        f"{encoder.frames_skipped} skipped, {encoder.keyframes} keyframes, "
+        f"target {encoder.target_bitrate}, {encode_ms:.0f} ms a frame; "
+        f"captured {captured_fps:.1f} fps, camera encoding {camera_fps:.1f} fps"
+    )
+    print(figures)
+    # At most 15 fps (fewer when the machine cannot encode that many).
+    assert 3 <= fps <= 15.5, figures
+    assert captured_fps <= 15.5, figures
+    # A screen's bitrate (the camera's encoder never goes past 1.5 Mb/s).
+    assert encoder.target_bitrate == 2_500_000, figures
+    # (Above it by libvpx's overshoot, or a keyframe a receiver asked for meanwhile.)
+    assert 1600 <= kbps[shared.sid] <= 1.3 * 2500, figures
+    # The small text arrives nearly as drawn, far sharper than with a camera's encoding.
+    assert sharp >= 38, figures
+    assert sharp >= blurred + 6, figures
+    assert ink[0] >= 0.99 > ink[1], figures

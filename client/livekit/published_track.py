@@ -16,6 +16,10 @@ benchmarks' load peers do): aiortc then only packetizes them.  Such a stream can
 make a keyframe when the server asks for one, and after a pause (muted, or nobody
 receiving it), or on a new publication, its next packets reference pictures the
 receivers never got: video packets are held back until the stream's next keyframe.
+
+An upstream that carries a ``ScreenEncoding`` (``encoding``: a screen share's
+track) is encoded for screen content (``client.livekit.screen_encoding``, whose
+hook importing this module installs); any other video gets aiortc's VP8 encoder.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.video.frame import PictureType
+
+from client.livekit import screen_encoding
+from client.livekit.screen_encoding import ScreenEncoding
+
+screen_encoding.install()
 
 
 class PublishedTrack(MediaStreamTrack):
@@ -40,6 +49,9 @@ class PublishedTrack(MediaStreamTrack):
         # Nothing sent yet, or something held back since: encoded video must
         # (re)start on a keyframe.
         self._gap = True
+        encoding = getattr(upstream, "encoding", None)
+        #: How the sender encodes it, when not as a camera (read by its encoder hook).
+        self.encoding = encoding if isinstance(encoding, ScreenEncoding) else None
 
     async def recv(self) -> av.VideoFrame | av.AudioFrame | av.Packet[Any]:
         while True:

@@ -12,7 +12,9 @@ portal's ScreenCast interface and a PipeWire consumer, and the FFmpeg that PyAV
 ships has no PipeWire input: on Wayland the share reports ``unavailable``.
 
 Shares favour detail over motion: at most 1080p (scaled down with area
-averaging, which keeps text legible), 5 to 15 frames per second.
+averaging, which keeps text legible), 5 to 15 frames per second, and their track
+says how to encode them (``ScreenEncoding``: a bitrate for text, screen-content
+VP8; see ``client.livekit.screen_encoding``).
 """
 
 from __future__ import annotations
@@ -33,14 +35,13 @@ import av
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from client.livekit import events as ev
+from client.livekit.screen_encoding import ScreenEncoding
 from client.media.camera import VIDEO_TIME_BASE, LatestFrameTrack, PyAVCapture, open_input
 
 log = logging.getLogger(__name__)
 
 MAX_SIZE = (1920, 1080)
 MIN_FPS, MAX_FPS, DEFAULT_FPS = 5, 15, 10
-#: Suggested encoder bitrate for a share (text needs it more than motion does).
-SCREEN_SHARE_BITRATE = 2_500_000
 
 ShareProblemKind = Literal["unavailable", "missing", "failed"]
 DisplayServer = Literal["x11", "wayland", "none"]
@@ -490,6 +491,14 @@ def fit_size(width: int, height: int, limit: tuple[int, int] = MAX_SIZE) -> tupl
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
+class ScreenShareTrack(LatestFrameTrack):
+    """A share's frames, with how they are to be encoded (its publication reads it)."""
+
+    def __init__(self, encoding: ScreenEncoding) -> None:
+        super().__init__()
+        self.encoding = encoding
+
+
 @dataclass(frozen=True)
 class ScreenShareEnded(ev.Event):
     target: ShareTarget
@@ -515,9 +524,9 @@ class ScreenShare:
         self.max_size = max_size
         self.display = display
         self.events = ev.EventEmitter()
-        self.track = LatestFrameTrack()
         #: What is sent (the publication's width and height).
         self.size = fit_size(target.width, target.height, max_size)
+        self.track = ScreenShareTrack(ScreenEncoding.for_share(*self.size, self.fps))
         self.frames = 0
         self.ended: EndReason | None = None
         self._stopping = threading.Event()

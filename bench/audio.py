@@ -22,13 +22,23 @@ was due (a jitter buffer running dry mid-stream, the mix late for the device, th
 device underflowing) per 100 blocks the device played, over the measured interval.
 The silence put in meanwhile is reported apart (``concealed_percent``).
 Targets: mouth to ear <= 120 ms (p50), underruns < 0.1 %.
+
+``breakdown_ms`` says where the round trip goes: our device latencies (as PortAudio
+reports them), our rings' and jitter buffer's depths sampled every 10 ms, the
+receive prefetch's wait, and the echo peer's own buffering (its receive jitter
+buffer's mean delay from WebRTC's statistics, its send queue).  The peer's jitter
+buffer stands where a far end's would in a call, so it stays in the figure; it
+grows after a stall of ours (the load of the machine, ``load_average_1min``, says
+when to expect one) and comes down slowly.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -147,6 +157,97 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 1) if values else None
 
 
+class _GcPauses:
+    """Cyclic garbage collections in our process and how long each held the GIL (a
+    long one stalls every Python thread, the audio callbacks included)."""
+
+    def __init__(self) -> None:
+        self.pauses_ms: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses_ms.append(1000.0 * (time.perf_counter() - self._started))
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "count": len(self.pauses_ms),
+            "over_5ms": sum(1 for p in self.pauses_ms if p > 5.0),
+            "max_ms": round(max(self.pauses_ms, default=0.0), 1),
+        }
+
+
+class _Depths:
+    """Our buffers' depths sampled every 10 ms over the measured interval."""
+
+    def __init__(self) -> None:
+        self.jitter: list[float] = []
+        self.capture: list[float] = []
+        self.microphone: list[float] = []
+        self.playout: list[float] = []
+
+    async def watch(self, engine: Any) -> None:
+        while True:
+            depths = engine.depths()
+            self.capture.append(depths.capture_ms)
+            self.microphone.append(depths.microphone_ms)
+            self.playout.append(depths.playout_ms)
+            streams = engine.mixer.stats()
+            if streams:
+                self.jitter.append(streams[0].depth_ms)
+            await asyncio.sleep(0.01)
+
+
+async def _peer_figures(peer: subprocess.Popen[str]) -> dict[str, Any]:
+    """The echo peer's own buffering so far (see devtools/echo_peer.py)."""
+    assert peer.stdin is not None and peer.stdout is not None
+    peer.stdin.write("stats\n")
+    peer.stdin.flush()
+    line = await asyncio.to_thread(peer.stdout.readline)
+    figures: dict[str, Any] = json.loads(line)
+    return figures
+
+
+def _breakdown(
+    stats: Any, depths: _Depths, before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    """Where the round trip's time goes, as far as each part can tell: ours (device
+    latencies as PortAudio reports them, our rings' and jitter buffer's median
+    depths, the receive prefetch's wait) and the echo peer's (its jitter buffer's
+    mean delay and target over the interval, its send queue's median depth).  What
+    is left of the round trip is the encoders, the server, the sound server's own
+    buffering and the pacing of frames between the parts."""
+    from client.livekit.loss_concealment import AUDIO_PREFETCH
+
+    ours = {
+        "input_latency": round(stats.input_latency_ms, 1),
+        "capture_ring_p50": _percentile(depths.capture, 50),
+        "microphone_ring_p50": _percentile(depths.microphone, 50),
+        "receive_prefetch": 20.0 * AUDIO_PREFETCH,
+        "jitter_buffer_p50": _percentile(depths.jitter, 50),
+        "jitter_buffer_p95": _percentile(depths.jitter, 95),
+        "playout_ring_p50": _percentile(depths.playout, 50),
+        "output_latency": round(stats.output_latency_ms, 1),
+    }
+    ours["sum_p50"] = round(sum(v for k, v in ours.items() if not k.endswith("p95") and v), 1)
+    emitted = after.get("jitter_buffer_emitted_count", 0.0) - before.get(
+        "jitter_buffer_emitted_count", 0.0
+    )
+    peer: dict[str, Any] = {
+        "send_queue_p50": _percentile(after.get("send_queue_ms", []), 50),
+        "send_skipped": round(after["send_skipped_ms"] - before["send_skipped_ms"], 1),
+    }
+    if "arrival_jitter_s" in after:
+        peer["arrival_jitter"] = round(1000.0 * after["arrival_jitter_s"], 1)
+    if emitted > 0:
+        for name in ("jitter_buffer_delay", "jitter_buffer_target_delay"):
+            spent = after[f"{name}_s"] - before[f"{name}_s"]
+            peer[f"{name}_mean"] = round(1000.0 * spent / emitted, 1)
+    return {"ours": ours, "echo_peer": peer}
+
+
 async def _run(seconds: float) -> dict[str, Any]:
     from client.livekit import events as ev
     from client.livekit.participant import TrackSource
@@ -215,12 +316,21 @@ async def _run(seconds: float) -> dict[str, Any]:
 
         recorder = pulse.record(f"{probe.sink}.monitor", folder / "probe.raw", channels=2)
         await asyncio.sleep(0.3)
+        peer_before = await _peer_figures(peer)
         before = engine.stats()
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         player = pulse.play_file(probe.mouth, mouth)
+        pauses = _GcPauses()
+        gc.callbacks.append(pauses)
+        depths = _Depths()
+        sampler = asyncio.ensure_future(depths.watch(engine))
         await asyncio.sleep(seconds)
+        sampler.cancel()
+        gc.callbacks.remove(pauses)
         stats = engine.stats().since(before)
         elapsed = time.monotonic() - started
+        peer_after = await _peer_figures(peer)
         await asyncio.sleep(1.0)  # the last chirps' returns
         recording = recorder.stop()
         player.kill()
@@ -269,10 +379,16 @@ async def _run(seconds: float) -> dict[str, Any]:
         "portaudio_underflows": stats.portaudio_underflows,
         "microphone_frames_per_s": round(stats.microphone_frames_sent / elapsed, 2),
         "microphone_stalls": stats.microphone_stalls,
+        "processing_stalls": stats.processing_stalls,
         "input_latency_ms": stats.input_latency_ms,
         "output_latency_ms": stats.output_latency_ms,
         "stream_delay_ms": stats.stream_delay_ms,
+        # Two cores shared with whatever else runs: a loaded machine delays every
+        # part, so the figures say how busy it was (at the start, at the end).
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "gc_pauses": pauses.figures(),
         "jitter_buffer": buffers,
+        "breakdown_ms": _breakdown(stats, depths, peer_before, peer_after),
         "round_trips_ms": [round(trip, 1) for trip in trips],
         "targets": TARGETS,
     }

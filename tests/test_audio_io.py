@@ -246,6 +246,62 @@ def test_jitter_buffer_sizes_from_jitter_and_counts_underruns_and_overruns() -> 
     assert stream.stats().depth_ms >= stream.stats().target_ms - 10
 
 
+def test_jitter_buffer_trims_a_lasting_surplus_in_quiet_blocks_then_at_once() -> None:
+    now = [0.0]
+    stream = RemoteAudioStream("alice", "TR_a", clock=lambda: now[0])
+    index = itertools.count()
+    # Every 10 ms block carries its own number: 100 ms of speech (loud, above the
+    # quiet peak) and 100 ms of pause in turn; in the second half only speech.
+    loud_only = [False]
+
+    def value(i: int) -> int:
+        return 2000 + i if loud_only[0] or (i // 10) % 2 == 0 else i % 500
+
+    sent: list[int] = []
+
+    def arrive() -> None:
+        values = [value(next(index)), value(next(index))]
+        sent.extend(values)
+        stream.on_frame(_frame(np.repeat(np.array(values, np.int16), 480)))
+        now[0] += 0.020
+
+    def steady(seconds: float) -> list[int]:
+        played: list[int] = []
+        for _ in range(round(seconds / 0.020)):
+            arrive()
+            for _ in range(2):
+                block = stream.pull()
+                assert block is not None and block.min() == block.max()
+                played.append(int(block[0]))
+        return played
+
+    # Frames arrive on time but playing starts 100 ms late: 100 ms more than the
+    # target waits, and would for good.
+    for _ in range(6):
+        arrive()
+    target = stream.target_samples
+    played = steady(2.0)
+    assert stream.target_samples == target and stream.underruns == 0
+    assert stream.trimmed_samples == 100 * RATE // 1000
+    heard = set(played)
+    skipped = [v for v in sent[: sent.index(played[-1])] if v not in heard]
+    assert len(skipped) == 10
+    assert all(v < 1000 for v in skipped)  # only pauses were cut
+    assert stream.stats().depth_ms <= 1000 * target / RATE
+    # A new surplus while someone speaks without a pause: cut at once, but only after
+    # the grace period (half a second to see it, two seconds looking for a pause).
+    loud_only[0] = True
+    for _ in range(5):
+        arrive()
+    trimmed = stream.trimmed_samples
+    steady(2.0)
+    assert stream.trimmed_samples == trimmed
+    steady(1.0)
+    assert stream.trimmed_samples == trimmed + 100 * RATE // 1000
+    assert stream.stats().depth_ms <= 1000 * target / RATE
+    assert stream.underruns == 0
+
+
 async def test_capture_chain_mute_push_to_talk_and_muted_speaking() -> None:
     track = MicrophoneTrack()
     chain = CaptureChain(track, speech_ms=200)

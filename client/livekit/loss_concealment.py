@@ -10,11 +10,11 @@ retry if the keyframe itself is lost.
 
 What this module changes, per receiver (installed once, process-wide):
 
-* Audio.  Each packet has a deadline: when the packet ``PREFETCH`` sequence
-  numbers later has arrived (the same depth aiortc's buffer waits for, so no
-  latency is added).  A packet missing at its deadline becomes a concealment
-  frame: the lost 20 ms is rebuilt from the next packet's in-band FEC data when
-  that packet is there, by libopus packet-loss concealment otherwise.  Decoding
+* Audio.  Each packet has a deadline: when the packet ``AUDIO_PREFETCH``
+  sequence numbers later has arrived (none: a packet in order plays at once).  A
+  packet missing at its deadline becomes a concealment frame: the lost 20 ms is
+  rebuilt from the next packet's in-band FEC data when that packet is there, by
+  libopus packet-loss concealment otherwise.  Decoding
   goes through libopus directly (ctypes), because PyAV's decoder has no way to ask
   for FEC or PLC; without a loadable libopus we fall back to PyAV plus a faded
   repetition of the last frame.  Every frame whose deadline passed is released at
@@ -74,11 +74,14 @@ OPUS_MAX_FRAME_SAMPLES = 5760  # 120 ms, the longest Opus packet
 OPUS_TIME_BASE = fractions.Fraction(1, OPUS_RATE)
 
 # Audio: how many newer sequence numbers must have arrived before a packet is
-# played or declared lost.  Two (40 ms) let one packet arrive out of order and
-# keep the next packet's FEC at hand for a lost one; the playout jitter buffer
-# (client/media/speaker_output.py) absorbs the arrival jitter after this.  aiortc's
-# own buffer waits for 4 (80 ms), which put mouth-to-ear well over 120 ms.
-AUDIO_PREFETCH = 2
+# played or declared lost.  None: a packet is played as it arrives, and a missing
+# one is concealed as soon as the next one is there, from that next packet's
+# in-band FEC (the same rebuild a longer wait would give it).  Waiting for one
+# newer packet would buy nothing (a swapped pair is still concealed); waiting for
+# two lets a swapped pair through but costs 40 ms on every packet, which put
+# mouth-to-ear over 120 ms.  The playout jitter buffer
+# (client/media/speaker_output.py) absorbs the arrival jitter after this.
+AUDIO_PREFETCH = 0
 # A longer run of missing packets is an outage, not loss: conceal its start (the
 # PLC fades out by itself) and skip the rest instead of inventing seconds of audio.
 MAX_CONCEALED_RUN = 10

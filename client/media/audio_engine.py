@@ -64,6 +64,10 @@ PLAYOUT_TARGET = 3 * BLOCK
 #: processor accounts for the lead in the delay it reports.
 RENDER_LEAD_BLOCKS = 3
 _POLL_S = 0.002
+#: A pass of the processing thread this long after the previous one is a stall
+#: (the thread was not scheduled, or waited for the GIL): the playout ring holds
+#: ``PLAYOUT_TARGET`` (30 ms), so such a stall may starve the speaker.
+STALL_S = 0.025
 
 
 class AudioProcessorLike(Protocol):
@@ -186,6 +190,8 @@ class AudioStats:
     microphone_frames_sent: int
     microphone_dropped_samples: int
     microphone_stalls: int
+    #: Passes of the processing thread that came late enough to starve the speaker.
+    processing_stalls: int
 
     @property
     def output_underrun_blocks(self) -> int:
@@ -207,6 +213,16 @@ class AudioStats:
         """The counters of the interval from ``earlier`` to this one."""
         counted = {name: getattr(self, name) - getattr(earlier, name) for name in _COUNTERS}
         return replace(self, **counted)
+
+
+@dataclass(frozen=True)
+class BufferDepths:
+    """What waits in the engine's rings at one moment, in ms: captured audio not yet
+    processed, processed audio not yet sent, and mixed audio not yet played."""
+
+    capture_ms: float
+    microphone_ms: float
+    playout_ms: float
 
 
 _COUNTERS = tuple(
@@ -249,6 +265,8 @@ class AudioEngine:
         # Totals of streams already closed, so stats span device switches.
         self._closed: dict[str, int] = {}
         self.processing_errors = 0
+        #: Passes of the processing thread that came more than ``STALL_S`` late.
+        self.processing_stalls = 0
         # Handed to the processing thread, which alone may touch the processor.
         self._new_settings: AudioProcessingSettings | None = None
         # Blocks given to the processor (processing thread only): their difference
@@ -447,8 +465,12 @@ class AudioEngine:
         mixed = np.zeros(BLOCK, dtype=np.int16)
         played = np.zeros(BLOCK, dtype=np.int16)
         captured = np.zeros(BLOCK, dtype=np.int16)
-        last_check = time.monotonic()
+        last_check = last_pass = time.monotonic()
         while self._running:
+            now = time.monotonic()
+            if now - last_pass > STALL_S:
+                self.processing_stalls += 1
+            last_pass = now
             settings, self._new_settings = self._new_settings, None
             if settings is not None and self.processor is not None:
                 self.processor.configure(settings)
@@ -469,7 +491,6 @@ class AudioEngine:
                     if output is not None and self._rendered <= self._captured:
                         self._restore_render_lead()
                     self.capture.handle(self._process(captured))
-            now = time.monotonic()
             if now - last_check >= 0.5:
                 last_check = now
                 self._update_delay()
@@ -525,6 +546,15 @@ class AudioEngine:
 
     # --- figures ------------------------------------------------------------------
 
+    def depths(self) -> BufferDepths:
+        """The rings' current depths (from any thread: each is one read)."""
+        output, input_ = self._output, self._input
+        return BufferDepths(
+            capture_ms=1000 * input_.capture.available / SAMPLE_RATE if input_ else 0.0,
+            microphone_ms=1000 * self.microphone.queued_samples / SAMPLE_RATE,
+            playout_ms=1000 * output.playout.available / SAMPLE_RATE if output else 0.0,
+        )
+
     def stats(self) -> AudioStats:
         output, input_ = self._output, self._input
         closed = self._closed
@@ -550,4 +580,5 @@ class AudioEngine:
             microphone_frames_sent=self.microphone.frames_sent,
             microphone_dropped_samples=self.microphone.samples_dropped,
             microphone_stalls=self.microphone.stalls,
+            processing_stalls=self.processing_stalls,
         )

@@ -75,6 +75,11 @@ class MicrophoneTrack(MediaStreamTrack):
         self.samples_dropped = 0
         self.stalls = 0
 
+    @property
+    def queued_samples(self) -> int:
+        """Processed audio waiting for ``recv`` (read from any thread: a figure)."""
+        return self._ring.available
+
     # Processing thread.
     def push(self, block: Int16Array) -> None:
         written = self._ring.write(block)

@@ -19,9 +19,12 @@ than ``PAUSE_MS`` is a pause, not an underrun.
 A burst (frames held up by the network arriving together) only fills the buffer
 beyond its target for a while; the buffer plays it out, nothing is thrown away.  Two
 things do cut it back, never below its target: more than ``MAX_DEPTH_MS`` waiting
-(an overrun), and a surplus that has stayed above the target for ``TRIM_WINDOW_MS``
-in a row (a burst that never drained, such as the one after a stall, or a sender
-clock faster than our device): that is latency added for good, and it is trimmed.
+(an overrun: cut at once), and a surplus that has stayed above the target for
+``TRIM_WINDOW_MS`` in a row (a burst that never drained, such as the one after a
+stall, or a sender clock faster than our device): that is latency added for good.
+It is trimmed 10 ms at a time, by skipping quiet blocks (the pauses between words,
+where a missing block is not heard); speech that leaves no pause for
+``TRIM_FORCE_MS`` has what is left cut at once.
 """
 
 from __future__ import annotations
@@ -48,9 +51,12 @@ MAX_TARGET_MS = 250.0
 #: Held beyond this, the buffer overruns and is cut back to its target.
 MAX_DEPTH_MS = 500.0
 #: A surplus over the target that never drained for this long is trimmed ...
-TRIM_WINDOW_MS = 2000.0
-#: ... once it is at least this large (smaller ones are not worth a glitch).
-TRIM_MIN_MS = 40.0
+TRIM_WINDOW_MS = 500.0
+#: ... once it is at least one block, in quiet blocks (peak below ``QUIET_PEAK``) ...
+TRIM_MIN_MS = 10.0
+QUIET_PEAK = 1000  # about -30 dBFS
+#: ... or at once when no quiet block came for this long.
+TRIM_FORCE_MS = 2000.0
 #: A gap this long is the sender pausing (muted, DTX), not an underrun to conceal.
 PAUSE_MS = 1000.0
 
@@ -142,6 +148,10 @@ class RemoteAudioStream:
         self.trimmed_samples = 0
         self._lowest_depth = 0  # lowest depth seen in the current trim window
         self._window_blocks = 0
+        #: Surplus found and not trimmed yet, and how many loud blocks in a row have
+        #: played since it was found or last trimmed.
+        self._surplus = 0
+        self._surplus_blocks = 0
         self.concealed_samples = 0
         self.played_samples = 0
         self.dropped_samples = 0  # producer side: ring full
@@ -204,14 +214,31 @@ class RemoteAudioStream:
                 return None
             self._playing = True
             self._resumed()
+            self._surplus = 0
             self._restart_window(available)
         if available > MAX_DEPTH_MS * SAMPLE_RATE / 1000:
             self.overruns += 1
             ring.discard(available - target)
+            self._surplus = 0
             self._restart_window(target)
         else:
             self._watch_surplus(available, target)
         got = ring.read_into(self._block)
+        if self._surplus >= BLOCK and got == BLOCK and ring.available >= target:
+            if self._quiet(self._block):
+                # Skipped: the next block plays in its place, 10 ms earlier.
+                self._surplus -= BLOCK
+                self._surplus_blocks = 0
+                self._lowest_depth -= BLOCK
+                self.trimmed_samples += BLOCK
+                got = ring.read_into(self._block)
+            else:
+                self._surplus_blocks += 1
+                if self._surplus_blocks * BLOCK * 1000 >= TRIM_FORCE_MS * SAMPLE_RATE:
+                    cut = ring.discard(min(self._surplus, ring.available - target))
+                    self._lowest_depth -= cut
+                    self.trimmed_samples += cut
+                    self._surplus = 0
         if got < BLOCK:
             self._block[got:] = 0
             self._playing = False
@@ -244,9 +271,18 @@ class RemoteAudioStream:
             return
         surplus = self._lowest_depth - target
         if surplus * 1000 >= TRIM_MIN_MS * SAMPLE_RATE:
-            self.trimmed_samples += self._ring.discard(surplus)
-            available -= surplus
+            if self._surplus < BLOCK:
+                self._surplus_blocks = 0
+            # What the window saw is what is still there (blocks skipped meanwhile
+            # lowered it): this replaces, not adds to, what was pending.
+            self._surplus = surplus - surplus % BLOCK
+        else:
+            self._surplus = 0
         self._restart_window(available)
+
+    @staticmethod
+    def _quiet(block: Int16Array) -> bool:
+        return int(block.max()) < QUIET_PEAK and int(block.min()) > -QUIET_PEAK
 
     def totals(self) -> MixTotals:
         return MixTotals(

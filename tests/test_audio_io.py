@@ -525,14 +525,16 @@ def _power_db(samples: npt.NDArray[np.int16]) -> float:
 
 
 #: How much weaker the peer gets its own speech back from us with echo cancellation
-#: on than off.  The aim is the aec benchmark's ERLE target minus 10 dB (30 dB), and
-#: through this real loop it reaches 31-41 dB when the echo delay holds still; but
-#: every PulseAudio underflow of our 20 ms output stream on a loaded machine (and,
-#: with a rate-adjusting loopback, its resampling) moves the echo by milliseconds
-#: and the canceller learns again: runs measured 9-41 dB.  This bound is what held
-#: in every run; the gain control, when on, amplifies the residual echo by its
-#: ~+20 dB (reported to the lead), so it is off here.
-ECHO_SUPPRESSION_DB = 6.0
+#: on than off: the aec benchmark's ERLE target minus 10 dB.  Through this real loop
+#: the canceller keeps improving after its first 10 s: four 4 s windows measured
+#: 27-39, 39-49, 45-52 and 48-56 dB on a quiet machine, 28, 21, 28, 35 dB with both
+#: cores busy.  Every PulseAudio underflow of our 20 ms output stream moves the echo
+#: by milliseconds and it learns again, so one window may fall low: the best window
+#: must reach this, and no steady one may fall below ``ECHO_SUPPRESSION_FLOOR_DB``.
+#: The gain control, when on, amplifies the residual echo by its ~+20 dB: off here.
+ECHO_SUPPRESSION_DB = 30.0
+ECHO_SUPPRESSION_FLOOR_DB = 6.0
+ECHO_WINDOWS = 4
 
 
 @pytest.mark.audio
@@ -559,6 +561,7 @@ async def test_far_end_speech_looped_into_our_microphone_is_cancelled(
     at_microphone = pulse.record("mic_feed.monitor", tmp_path / "mic.raw")
     speaking: asyncio.Task[None] | None = None
     levels: dict[str, tuple[float, float]] = {}
+    windows: list[tuple[float, float, bool]] = []  # (mic, sent, steady) with cancellation
     try:
         engine = AudioEngine(processor, PulseDevices(), input_device="mic", output_device="speaker")
         await asyncio.to_thread(engine.start)
@@ -591,11 +594,10 @@ async def test_far_end_speech_looped_into_our_microphone_is_cancelled(
             # Echo cancellation with noise suppression and high-pass, as in the
             # application but for the gain control (see ECHO_SUPPRESSION_DB).
             engine.configure_processing(AudioProcessingSettings(auto_gain=False))
-            # On a loaded machine a window may hold an output stall: then the next one
-            # (at most three) is measured, once the canceller has learnt the path again.
-            for attempt in range(3):
-                if await measure("on", settle_s=10.0 if attempt == 0 else 4.0):
-                    break
+            # Windows one after the other once the canceller has converged.
+            for attempt in range(ECHO_WINDOWS):
+                steady = await measure("on", settle_s=10.0 if attempt == 0 else 0.0)
+                windows.append((*levels["on"], steady))
         finally:
             await asyncio.to_thread(engine.close)
     finally:
@@ -603,15 +605,18 @@ async def test_far_end_speech_looped_into_our_microphone_is_cancelled(
             speaking.cancel()
         at_microphone.stop()
         pulse.unload_module(echo_path)
-    (mic_off, sent_off), (mic_on, sent_on) = levels["off"], levels["on"]
+    mic_off, sent_off = levels["off"]
     raw_path = mic_off - sent_off
-    suppression = (mic_on - sent_on) - raw_path
+    suppressions = [(mic - sent) - raw_path for mic, sent, _steady in windows]
     figures = (
-        f"echo at mic {mic_off:.1f} / {mic_on:.1f} dBFS, sent {sent_off:.1f} / {sent_on:.1f} dBFS"
-        f" (off / on): suppression {suppression:.1f} dB, raw path {raw_path:.1f} dB"
+        f"echo at mic {mic_off:.1f} dBFS, sent {sent_off:.1f} dBFS off; suppression per"
+        f" window {', '.join(f'{v:.1f}' for v in suppressions)} dB"
+        f" (steady: {[steady for *_, steady in windows]}), raw path {raw_path:.1f} dB"
     )
     print(figures)
-    assert mic_off > -45 and mic_on > -45, f"too little echo to measure: {figures}"
+    assert mic_off > -45 and all(mic > -45 for mic, _, _ in windows), f"too little echo: {figures}"
     # Unprocessed, the path to the peer keeps about the echo's level (Opus, no gain).
     assert abs(raw_path) < 6, figures
-    assert suppression >= ECHO_SUPPRESSION_DB, figures
+    assert max(suppressions) >= ECHO_SUPPRESSION_DB, figures
+    steady_windows = [v for v, (*_, steady) in zip(suppressions, windows, strict=True) if steady]
+    assert all(v >= ECHO_SUPPRESSION_FLOOR_DB for v in steady_windows), figures

@@ -289,13 +289,9 @@ async def test_sign_in_finds_the_session_cookie_and_keeps_it_in_the_keychain(
             )
             assert route.session_expired and route.sign_in_offered and route.livekit is None
             assert await relaunched.who(server.base_url) is None
-            assert SignInStore().load(urlsplit_host(server.base_url)) is None
+            assert SignInStore().load(room_link(server, "x").host) is None
         finally:
             await relaunched.close()
-
-
-def urlsplit_host(base_url: str) -> str:
-    return base_url.split("://", 1)[1]
 
 
 async def test_signed_in_writes_carry_the_csrf_token_and_our_origin(
